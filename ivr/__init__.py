@@ -1,0 +1,1 @@
+"""Winet support hotline: IVR and call router driven over ARI."""
