@@ -11,7 +11,7 @@ from ivr.config import ConfigError
 # Each module defines `register(subparsers)`, adding its commands with `set_defaults(run=...)`.
 # `run(args)` returns the exit code.
 COMMAND_MODULES = [
-    "ivr.routing.cli",
+    "ivr.stack.cli",
 ]
 
 

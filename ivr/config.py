@@ -58,9 +58,7 @@ class Settings:
             web_host=env.get("IVR_WEB_HOST", "127.0.0.1"),
             web_port=_int(env, "IVR_WEB_PORT", 8080),
             support_number=env.get("IVR_SUPPORT_NUMBER", "0800100200"),
-            sounds_dir=Path(
-                env.get("IVR_SOUNDS_DIR", asterisk_root / "usr/share/asterisk/sounds")
-            ),
+            sounds_dir=Path(env.get("IVR_SOUNDS_DIR", asterisk_root / "usr/share/asterisk/sounds")),
         )
 
     @property

@@ -1,0 +1,232 @@
+"""A real Asterisk 22: the machine's own when installed, else a Debian sid root in a chroot.
+
+Debian 12 has no Asterisk 22, so the launcher builds a sid root filesystem with mmdebstrap once
+per machine (cached outside the repository), extracts it into the state folder, installs the
+repository's configuration into it and runs `chroot ROOT asterisk -f` as root.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.config import REPO_DIR, Settings
+from ivr.stack import processes
+from ivr.stack.debian_mirror import debian_mirror
+from ivr.stack.processes import LaunchError
+
+ROOTFS_PACKAGES = (
+    "asterisk",
+    "asterisk-modules",
+    "asterisk-core-sounds-en-gsm",
+    "asterisk-moh-opsound-gsm",
+)
+CONFIG_SOURCES = (REPO_DIR / "asterisk-config", REPO_DIR / "dialplan")
+# Folders Asterisk writes to or must read as its own user: we run it as root, so they must
+# belong to root, not to the sid root's asterisk user (whose uid means nothing here).
+ROOT_OWNED = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/log/asterisk")
+NAME = "asterisk"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where this Asterisk keeps its configuration and how to run its binary."""
+
+    etc_dir: Path
+    command: tuple[str, ...]
+
+    def asterisk_command(self, *args: str) -> list[str]:
+        return [*self.command, *args]
+
+
+def layout(settings: Settings) -> Layout:
+    installed = shutil.which("asterisk")
+    if installed:
+        etc_dir = settings.state_dir / "asterisk-etc"
+        return Layout(etc_dir, (installed, "-C", str(etc_dir / "asterisk.conf")))
+    root = settings.asterisk_root
+    return Layout(root / "etc/asterisk", ("chroot", str(root), "/usr/sbin/asterisk"))
+
+
+def prepare(settings: Settings) -> Layout:
+    """Everything short of starting: the root filesystem (if needed) and our configuration."""
+    where = layout(settings)
+    if where.command[0] == "chroot":
+        extract_root(settings, rootfs_tarball(settings))
+    else:
+        _prepare_host_etc(settings, where.etc_dir)
+    install_config(settings, where.etc_dir)
+    return where
+
+
+def rootfs_tarball(settings: Settings) -> Path:
+    """The cached sid root with Asterisk, built with mmdebstrap when missing."""
+    digest = hashlib.sha256(" ".join(ROOTFS_PACKAGES).encode()).hexdigest()[:10]
+    tarball = settings.cache_dir / f"asterisk-sid-{digest}.tar"
+    if tarball.exists():
+        return tarball
+    if not shutil.which("mmdebstrap"):
+        raise LaunchError("mmdebstrap is not installed (apt-get install mmdebstrap)")
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = tarball.with_suffix(".partial.tar")
+    mirror = debian_mirror()
+    print(f"building the Asterisk root filesystem from {mirror} (once per machine) ...")
+    command = [
+        "mmdebstrap",
+        "--variant=apt",
+        "--aptopt=Acquire::Check-Valid-Until false",
+        "--include=" + ",".join(ROOTFS_PACKAGES),
+        "sid",
+        str(partial),
+        mirror,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        tail = "\n".join((result.stderr or result.stdout).splitlines()[-15:])
+        raise LaunchError(f"mmdebstrap failed (exit {result.returncode}):\n{tail}")
+    partial.rename(tarball)
+    return tarball
+
+
+def extract_root(settings: Settings, tarball: Path) -> None:
+    """Extract the tarball into the state folder unless that exact tarball is already there."""
+    root = settings.asterisk_root
+    stamp = root / ".winet-rootfs"
+    wanted = f"{tarball.name} {tarball.stat().st_mtime_ns}"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    if processes.running_pid(settings, NAME):
+        raise LaunchError("Asterisk is running from the old root; run `ivr stack down` first")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(root, filter="fully_trusted")
+    for folder in ROOT_OWNED:
+        _chown_root(root / folder)
+    for folder in ("var/spool/asterisk/recording", "run/asterisk"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    _relink_sounds(root)
+    stamp.write_text(wanted)
+
+
+def install_config(settings: Settings, etc_dir: Path) -> None:
+    """Copy the repository's configuration over the package defaults, plus the ARI secret."""
+    etc_dir.mkdir(parents=True, exist_ok=True)
+    for source in CONFIG_SOURCES:
+        for path in sorted(source.glob("*.conf")):
+            shutil.copyfile(path, etc_dir / path.name)
+    secret_file = etc_dir / "ari-password.conf"
+    secret_file.write_text(f"password = {settings.ari_password}\n")
+    secret_file.chmod(0o600)
+
+
+def start(settings: Settings, where: Layout) -> int:
+    pid = processes.running_pid(settings, NAME)
+    if pid:
+        return pid
+    return processes.start(settings, NAME, where.asterisk_command("-f", "-n"))
+
+
+def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
+    """Wait until ARI answers with our credentials; explain what failed otherwise."""
+    last_problem = "no answer yet"
+
+    def ready() -> bool:
+        nonlocal last_problem
+        if processes.running_pid(settings, NAME) is None:
+            raise LaunchError(
+                "Asterisk exited during start-up; its log ends with:\n"
+                + processes.log_tail(settings, NAME)
+            )
+        last_problem = ari_problem(settings)
+        return last_problem == ""
+
+    if not processes.wait_until(ready, timeout, interval=0.25):
+        raise LaunchError(
+            f"ARI at {settings.ari_url} did not answer within {timeout:.0f} s ({last_problem}); "
+            "Asterisk's log ends with:\n" + processes.log_tail(settings, NAME)
+        )
+
+
+def ari_problem(settings: Settings) -> str:
+    """Empty when ARI answers GET /asterisk/info with our credentials, else what went wrong."""
+    request = urllib.request.Request(settings.ari_url + "/asterisk/info")
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        if error.code == 401:
+            return "ARI refused our user and password (is ari-password.conf installed?)"
+        return f"ARI answered HTTP {error.code}"
+    except (urllib.error.URLError, OSError) as error:
+        return f"no connection: {getattr(error, 'reason', error)}"
+    return ""
+
+
+def stop(settings: Settings) -> bool:
+    return processes.stop(settings, NAME, timeout=20.0)
+
+
+def cli(settings: Settings, command: str) -> str:
+    """Run an Asterisk CLI command (`asterisk -rx`) and return its output."""
+    argv = layout(settings).asterisk_command("-rx", command)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise LaunchError(f"asterisk -rx {command!r} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _prepare_host_etc(settings: Settings, etc_dir: Path) -> None:
+    """An installed Asterisk keeps its own /etc/asterisk; ours lives in the state folder."""
+    if not (etc_dir / "asterisk.conf").exists() and Path("/etc/asterisk").is_dir():
+        shutil.copytree("/etc/asterisk", etc_dir, dirs_exist_ok=True)
+    state = settings.state_dir / "asterisk-var"
+    for folder in ("run", "log", "spool/recording", "lib"):
+        (state / folder).mkdir(parents=True, exist_ok=True)
+    (etc_dir / "asterisk.conf").write_text(
+        "[directories]\n"
+        f"astetcdir => {etc_dir}\n"
+        f"astrundir => {state / 'run'}\n"
+        f"astlogdir => {state / 'log'}\n"
+        f"astspooldir => {state / 'spool'}\n"
+        "[options]\n"
+    )
+
+
+def _chown_root(folder: Path) -> None:
+    if not folder.exists():
+        return
+    os.chown(folder, 0, 0, follow_symlinks=False)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), 0, 0, follow_symlinks=False)
+
+
+def _relink_sounds(root: Path) -> None:
+    """Make the sound folder's absolute links (en -> /etc/alternatives/...) relative.
+
+    Absolute links resolve against the host outside the chroot, so the prompt build, which
+    writes into <sounds>/<lang>/winet from outside, would follow them to nowhere.
+    """
+    sounds = root / "usr/share/asterisk/sounds"
+    for link in sounds.iterdir():
+        if not link.is_symlink() or not os.readlink(link).startswith("/"):
+            continue
+        inside = "/" + str(link.relative_to(root))
+        resolved = subprocess.run(
+            ["chroot", str(root), "readlink", "-f", inside], capture_output=True, text=True
+        ).stdout.strip()
+        if resolved:
+            link.unlink()
+            link.symlink_to(os.path.relpath(root / resolved.lstrip("/"), sounds))
