@@ -1,0 +1,1 @@
+"""Customers of the hotline: the model, phone-number normalisation, CSV import and the CLI."""
