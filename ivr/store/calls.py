@@ -1,0 +1,234 @@
+"""Call records: a summary and a timeline of events for every call.
+
+Keys:
+- `winet:call:<id>`          hash  summary field -> JSON value
+- `winet:call:<id>:events`   list  JSON events {"kind", "at", ...data}, oldest first
+- `winet:calls:by-start`     sorted set  call id by start time (epoch seconds)
+Both per-call keys expire `retention` after the call started (90 days unless told);
+older ids leave the sorted set when later calls start.
+
+Every write is one round trip (a Lua script): it changes the record and publishes the call id,
+the whole summary and the new event, if any, on the channel `winet:calls`, where the desk
+view follows calls live (`subscribe_calls`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ivr.store import key
+from ivr.store.channels import Subscription
+
+CHANNEL = key("calls")
+BY_START = key("calls", "by-start")
+RETENTION = timedelta(days=90)
+
+_UNKNOWN_CALL = "unknown call"
+
+_WRITE = f"""
+-- KEYS: summary hash, events list, ids by start
+-- ARGV: call id, channel, event JSON or '', start score or '' (not a start),
+--       retention seconds, oldest start kept, then summary field/value pairs
+local summary, events, by_start = KEYS[1], KEYS[2], KEYS[3]
+local call_id, channel, event, start = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if start ~= '' then
+  redis.call('DEL', summary, events)
+  redis.call('ZADD', by_start, start, call_id)
+  redis.call('ZREMRANGEBYSCORE', by_start, '-inf', '(' .. ARGV[6])
+elseif redis.call('EXISTS', summary) == 0 then
+  return redis.error_reply('{_UNKNOWN_CALL} ' .. call_id)
+end
+if #ARGV > 6 then
+  redis.call('HSET', summary, unpack(ARGV, 7))
+end
+if event ~= '' then
+  redis.call('RPUSH', events, event)
+end
+if start ~= '' then
+  redis.call('EXPIRE', summary, ARGV[5])
+  redis.call('EXPIRE', events, ARGV[5])
+end
+local change = {{call_id = call_id, summary = redis.call('HGETALL', summary)}}
+if event ~= '' then
+  change.event = event
+end
+redis.call('PUBLISH', channel, cjson.encode(change))
+return 1
+"""
+
+
+class UnknownCall(LookupError):
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        super().__init__(f"no record of call {call_id!r}: start_call first")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_id: str
+    summary: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """A change published live: the whole summary, and the event it added, if any."""
+
+    call_id: str
+    summary: dict[str, Any]
+    event: dict[str, Any] | None
+
+
+async def start_call(
+    redis: Redis,
+    call_id: str,
+    caller_number: str | None,
+    started_at: datetime,
+    *,
+    retention: timedelta = RETENTION,
+    **fields: Any,
+) -> None:
+    """Open the record (replacing any earlier one with this id) with a `started` event."""
+    summary = {
+        "call_id": call_id,
+        "caller_number": caller_number,
+        "started_at": started_at,
+        **fields,
+    }
+    await _write(
+        redis,
+        call_id,
+        summary,
+        _event("started", started_at, {"caller_number": caller_number}),
+        start=started_at,
+        retention=retention,
+    )
+
+
+async def add_event(redis: Redis, call_id: str, kind: str, at: datetime, **data: Any) -> None:
+    """Append to the call's timeline; `data` must be JSON-serialisable (datetimes are fine)."""
+    await _write(redis, call_id, {}, _event(kind, at, data))
+
+
+async def update_call(redis: Redis, call_id: str, **fields: Any) -> None:
+    """Set summary fields: customer_id, tier, covered, identified, outcome, ..."""
+    await _write(redis, call_id, fields, None)
+
+
+async def finish_call(
+    redis: Redis,
+    call_id: str,
+    ended_at: datetime,
+    outcome: str,
+    hangup_side: str | None,
+    hangup_cause: str | int | None,
+) -> None:
+    """Close the record: summary fields and an `ended` event in one write."""
+    ending = {"outcome": outcome, "hangup_side": hangup_side, "hangup_cause": hangup_cause}
+    await _write(
+        redis, call_id, {"ended_at": ended_at, **ending}, _event("ended", ended_at, ending)
+    )
+
+
+async def get_call(redis: Redis, call_id: str) -> CallRecord | None:
+    pipe = redis.pipeline(transaction=True)
+    pipe.hgetall(_summary_key(call_id))
+    pipe.lrange(_events_key(call_id), 0, -1)
+    summary, events = await pipe.execute()
+    if not summary:
+        return None
+    return CallRecord(call_id, _decode_summary(summary), [json.loads(e) for e in events])
+
+
+async def list_calls(
+    redis: Redis, since: datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Summaries of the calls started at or after `since`, newest first, at most `limit`."""
+    low = since.timestamp() if since else "-inf"
+    ids = await redis.zrevrangebyscore(BY_START, "+inf", low, start=0, num=limit)
+    if not ids:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for call_id in ids:
+        pipe.hgetall(_summary_key(call_id))
+    return [_decode_summary(summary) for summary in await pipe.execute() if summary]
+
+
+def subscribe_calls(redis: Redis) -> Subscription[CallChange]:
+    """Every change to any call record, as it happens."""
+    return Subscription(redis, CHANNEL, _decode_change)
+
+
+async def _write(
+    redis: Redis,
+    call_id: str,
+    fields: dict[str, Any],
+    event: dict[str, Any] | None,
+    *,
+    start: datetime | None = None,
+    retention: timedelta = RETENTION,
+) -> None:
+    start_score = start.timestamp() if start else None
+    args: list[Any] = [
+        call_id,
+        CHANNEL,
+        _dumps(event) if event else "",
+        start_score if start_score is not None else "",
+        int(retention.total_seconds()),
+        start_score - retention.total_seconds() if start_score is not None else "",
+    ]
+    for name, value in fields.items():
+        args += [name, _dumps(value)]
+    keys = [_summary_key(call_id), _events_key(call_id), BY_START]
+    try:
+        await redis.register_script(_WRITE)(keys=keys, args=args)
+    except ResponseError as error:
+        if _UNKNOWN_CALL in str(error):
+            raise UnknownCall(call_id) from None
+        raise
+
+
+def _event(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "at": at, **data}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable: {value!r}")
+
+
+def _decode_summary(fields: dict[str, str]) -> dict[str, Any]:
+    """The stored summary, plus `duration_seconds` once the call has ended."""
+    summary = {name: json.loads(value) for name, value in fields.items()}
+    if summary.get("started_at") and summary.get("ended_at"):
+        started = datetime.fromisoformat(summary["started_at"])
+        ended = datetime.fromisoformat(summary["ended_at"])
+        summary["duration_seconds"] = round((ended - started).total_seconds(), 3)
+    return summary
+
+
+def _decode_change(message: str) -> CallChange:
+    change = json.loads(message)
+    pairs = change["summary"]
+    summary = _decode_summary(dict(zip(pairs[0::2], pairs[1::2], strict=True)))
+    event = json.loads(change["event"]) if "event" in change else None
+    return CallChange(change["call_id"], summary, event)
+
+
+def _summary_key(call_id: str) -> str:
+    return key("call", call_id)
+
+
+def _events_key(call_id: str) -> str:
+    return key("call", call_id, "events")
