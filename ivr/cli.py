@@ -12,6 +12,7 @@ from ivr.config import ConfigError
 # `run(args)` returns the exit code.
 COMMAND_MODULES = [
     "ivr.stack.cli",
+    "ivr.routing.cli",
 ]
 
 

@@ -1,0 +1,87 @@
+"""`ivr route explain` and `ivr tables check`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ivr.clock import clock_from_env, parse_instant
+from ivr.config import Settings
+from ivr.routing.decide import Contract, decide
+from ivr.routing.explain import explain
+from ivr.routing.model import Tables
+from ivr.routing.tables import TablesError, load_tables
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    route = subparsers.add_parser("route", help="routing decisions")
+    route_commands = route.add_subparsers(dest="route_command", required=True, metavar="COMMAND")
+    explain_parser = route_commands.add_parser(
+        "explain", help="where a call of a tier or customer at an instant goes, and why"
+    )
+    caller = explain_parser.add_mutually_exclusive_group(required=True)
+    caller.add_argument("--tier", help="a tier id, e.g. pro")
+    caller.add_argument("--customer", help="a customer id (looked up in the customer store)")
+    explain_parser.add_argument(
+        "--at",
+        help="ISO 8601 instant; without an offset, local time in the tables' zone "
+        "(default: now, or IVR_NOW where IVR_ALLOW_FAKE_CLOCK=1)",
+    )
+    explain_parser.add_argument(
+        "--tables", type=Path, help="routing tables directory (default: the installation's)"
+    )
+    explain_parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    explain_parser.set_defaults(run=run_explain)
+
+    tables = subparsers.add_parser("tables", help="routing tables")
+    tables_commands = tables.add_subparsers(dest="tables_command", required=True, metavar="COMMAND")
+    check = tables_commands.add_parser("check", help="validate a routing tables directory")
+    check.add_argument("directory", type=Path)
+    check.set_defaults(run=run_check)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    tables = _load_or_report(args.tables or Settings.from_env().tables_dir)
+    if tables is None:
+        return 1
+    if args.customer is not None:
+        print("ivr: customer lookup needs the customer store", file=sys.stderr)
+        return 2
+    if args.tier not in tables.tiers:
+        known = ", ".join(tables.tiers)
+        print(f"ivr: unknown tier {args.tier!r}; known tiers: {known}", file=sys.stderr)
+        return 2
+    try:
+        if args.at is None:
+            instant = clock_from_env(os.environ, tables.zone)()
+        else:
+            instant = parse_instant(args.at, tables.zone)
+    except ValueError as error:
+        print(f"ivr: --at: {error}", file=sys.stderr)
+        return 2
+    decision = decide(tables, Contract(args.tier), instant)
+    if args.json:
+        print(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(explain(decision))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    tables = _load_or_report(args.directory)
+    if tables is None:
+        return 1
+    print(f"{args.directory}: valid, {len(tables.tiers)} tiers, version {tables.version}")
+    return 0
+
+
+def _load_or_report(directory: Path) -> Tables | None:
+    try:
+        return load_tables(directory)
+    except TablesError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return None
