@@ -1,0 +1,669 @@
+"""One channel in our Stasis application, with the verbs a call flow awaits.
+
+Every verb returns when its result is known and raises `CallerHungUp` (naming the channel)
+when the channel hangs up, or leaves the application, meanwhile. A call knows nothing of
+customers or tiers. Legs and bridges a call creates are hung up and destroyed by `close()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ivr.ari.client import (
+    RESYNC_EVENT,
+    AriClient,
+    AriError,
+    AriUnavailable,
+    BadRequest,
+    Conflict,
+    Event,
+    NotFound,
+    QueryValue,
+    in_stasis_app,
+)
+
+log = logging.getLogger(__name__)
+
+LEG_ARG = "leg"
+"""appArgs of the legs we originate, so their StasisStart is not taken for a new caller."""
+DTMF_KEYS = "0123456789*#ABCD"
+MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "tone:")
+DIAL_FAILURES = ("no_answer", "busy", "declined", "failed", "unreachable")
+
+_CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
+_DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+# Q.850 hang-up causes, then Dial events' DIALSTATUS, to the reasons a flow acts on.
+_REASON_BY_CAUSE = {
+    1: "unreachable",  # unallocated number
+    2: "unreachable",  # no route to network
+    3: "unreachable",  # no route to destination
+    17: "busy",
+    18: "no_answer",  # no user responding
+    19: "no_answer",
+    20: "unreachable",  # subscriber absent (e.g. no registered contact)
+    21: "declined",
+    27: "unreachable",  # destination out of order
+    38: "unreachable",  # network out of order
+}
+_REASON_BY_DIALSTATUS = {
+    "BUSY": "busy",
+    "NOANSWER": "no_answer",
+    "CHANUNAVAIL": "unreachable",
+    "CONGESTION": "failed",
+}
+
+
+class CallerHungUp(Exception):
+    """The channel hung up (or left the Stasis application) while a verb waited on it."""
+
+    def __init__(self, channel_id: str, detail: str) -> None:
+        self.channel_id = channel_id
+        self.detail = detail
+        super().__init__(f"channel {channel_id} {detail}")
+
+
+class DialFailed(Exception):
+    """A second leg was not answered; `reason` is one of DIAL_FAILURES."""
+
+    def __init__(self, reason: str, endpoint: str, detail: str = "") -> None:
+        self.reason = reason
+        self.endpoint = endpoint
+        self.detail = detail
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"dialling {endpoint} failed: {reason}{suffix}")
+
+
+def dial_failure_reason(cause: int | None, dialstatus: str | None) -> str:
+    if cause in _REASON_BY_CAUSE:
+        return _REASON_BY_CAUSE[cause]
+    return _REASON_BY_DIALSTATUS.get(dialstatus or "", "failed")
+
+
+@dataclass(frozen=True)
+class PlaybackReport:
+    """What one `play` (or a prompt of `collect_digits`) did, for the call record."""
+
+    channel_id: str
+    playback_id: str
+    media: tuple[str, ...]
+    started: tuple[str, ...]
+    """The media Asterisk actually started, in order."""
+    outcome: str
+    """done, failed (Asterisk could not play it), interrupted (by `digit`), hung_up, unknown."""
+    digit: str | None
+
+
+PlaybackObserver = Callable[[PlaybackReport], None]
+
+
+class _Playback:
+    __slots__ = ("finished", "media", "started", "state")
+
+    def __init__(self, media: tuple[str, ...], finished: asyncio.Future[None]) -> None:
+        self.media = media
+        self.finished = finished
+        self.started: list[str] = []
+        self.state: str | None = None
+
+    def finish(self, state: str) -> None:
+        self.state = state
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+class Call:
+    """A channel in our Stasis application."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        channel: Mapping[str, Any],
+        *,
+        args: Sequence[str] = (),
+        on_playback: PlaybackObserver | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.channel_id: str = channel["id"]
+        self.args = tuple(args)
+        self.on_playback = on_playback
+        self._client = client
+        self._channel = channel
+        self._ended: asyncio.Future[str] = loop.create_future()
+        self._in_stasis: asyncio.Future[None] = loop.create_future()
+        self._left_stasis = False
+        self._cause: int | None = None
+        self._dialstatus: str | None = None
+        self._playbacks: dict[str, _Playback] = {}
+        self._entering: dict[str, asyncio.Future[None]] = {}
+        self._digit_keys = ""
+        self._digits: deque[str] = deque()
+        self._digit_waiter: asyncio.Future[str] | None = None
+        self._ringing = False
+        self._on_hold = False
+        self._legs: list[Call] = []
+        self._bridges: list[Bridge] = []
+        self._closed = False
+        client.watch(self.channel_id, self._on_event)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.channel_id} from {self.caller_number!r}>"
+
+    # -- what the channel says about itself --------------------------------------------------
+
+    @property
+    def caller_number(self) -> str:
+        return (self._channel.get("caller") or {}).get("number", "")
+
+    @property
+    def caller_name(self) -> str:
+        return (self._channel.get("caller") or {}).get("name", "")
+
+    @property
+    def dialed_extension(self) -> str:
+        return (self._channel.get("dialplan") or {}).get("exten", "")
+
+    @property
+    def language(self) -> str:
+        return self._channel.get("language", "")
+
+    @property
+    def ended(self) -> bool:
+        """True once the channel hung up or left the Stasis application."""
+        return self._ended.done()
+
+    @property
+    def hangup_cause(self) -> int | None:
+        return self._cause
+
+    # -- verbs -------------------------------------------------------------------------------
+
+    async def answer(self) -> None:
+        await self._channel_request("POST", "/answer")
+
+    async def ring(self) -> None:
+        """Ringing tone to the caller (in-band once answered), replacing music on hold."""
+        if self._on_hold:
+            await self._channel_request("DELETE", "/moh")
+            self._on_hold = False
+        await self._channel_request("POST", "/ring")
+        self._ringing = True
+
+    async def hold(self, moh_class: str = "default") -> None:
+        """Music on hold to the caller, replacing a ringing tone."""
+        if self._ringing:
+            await self._channel_request("DELETE", "/ring")
+            self._ringing = False
+        await self._channel_request("POST", "/moh", {"mohClass": moh_class})
+        self._on_hold = True
+
+    async def stop_hold(self) -> None:
+        """Stop music on hold or ringing, whichever `hold()` or `ring()` started."""
+        if self._on_hold:
+            await self._channel_request("DELETE", "/moh")
+            self._on_hold = False
+        if self._ringing:
+            await self._channel_request("DELETE", "/ring")
+            self._ringing = False
+
+    async def play(
+        self, *media: str, lang: str | None = None, interrupt_keys: str = ""
+    ) -> str | None:
+        """Play the media in order; the key in `interrupt_keys` that stopped it, else None."""
+        _check_media(media)
+        _check_keys(interrupt_keys, "interrupt_keys")
+        if not interrupt_keys:
+            await self._play(media, lang, interruptible=False)
+            return None
+        self._listen_for_digits(interrupt_keys)
+        try:
+            return await self._play(media, lang, interruptible=True)
+        finally:
+            self._stop_listening()
+
+    async def collect_digits(
+        self,
+        *,
+        max_digits: int,
+        first_digit_timeout: float,
+        inter_digit_timeout: float,
+        terminator: str = "#",
+        prompt: Sequence[str] = (),
+        lang: str | None = None,
+    ) -> str:
+        """Read up to `max_digits` keys; the first key stops the prompt and counts.
+
+        The first-digit timeout starts when the prompt has finished. Returns the digits without
+        the terminator; an empty string when nothing was pressed in time.
+        """
+        if max_digits < 1:
+            raise ValueError(f"max_digits must be at least 1, not {max_digits}")
+        if first_digit_timeout <= 0 or inter_digit_timeout <= 0:
+            raise ValueError("first_digit_timeout and inter_digit_timeout must be positive")
+        if len(terminator) > 1:
+            raise ValueError(f"terminator must be one key or empty, not {terminator!r}")
+        _check_keys(terminator, "terminator")
+        prompt = (prompt,) if isinstance(prompt, str) else tuple(prompt)
+        if prompt:
+            _check_media(prompt)
+        self._listen_for_digits(DTMF_KEYS)
+        try:
+            first = await self._play(prompt, lang, interruptible=True) if prompt else None
+            return await self._read_digits(
+                first, max_digits, first_digit_timeout, inter_digit_timeout, terminator
+            )
+        finally:
+            self._stop_listening()
+
+    async def dial(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - the ring time Asterisk enforces, not a wrapper
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Call:
+        """Originate a second leg into our application; the answered leg as a Call.
+
+        Raises DialFailed when it is not answered within `timeout` seconds or fails, and
+        CallerHungUp (after hanging the leg up) when this channel hangs up meanwhile.
+        """
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout}")
+        channel_variables = {name: str(value) for name, value in (variables or {}).items()}
+        channel_variables.update(_header_variables(headers or {}))
+        if self.ended:
+            raise self._hung_up()
+        leg = Call(self._client, {"id": _new_id()}, args=(LEG_ARG,), on_playback=self.on_playback)
+        self._legs.append(leg)
+        try:
+            await self._originate(leg, endpoint, timeout, caller_id, channel_variables)
+            answered = await self._first(leg._in_stasis, leg._ended, limit=timeout + _DIAL_GRACE)
+        except BaseException:
+            await self._drop_leg(leg)
+            raise
+        if answered is leg._in_stasis:
+            return leg
+        await self._drop_leg(leg)
+        if answered is None:
+            raise DialFailed("no_answer", endpoint, f"no answer within {timeout} s")
+        reason = dial_failure_reason(leg._cause, leg._dialstatus)
+        raise DialFailed(reason, endpoint, leg._ended.result())
+
+    async def bridge(self, other: Call) -> Bridge:
+        """Put this channel and `other` into a new mixing bridge; returns when both are in.
+
+        If `other` hangs up meanwhile, the bridge is still returned and its `wait_hangup()`
+        answers at once with `other`.
+        """
+        await self.stop_hold()
+        bridge = Bridge(self._client, _new_id(), (self, other))
+        self._bridges.append(bridge)
+        await self._client.request(
+            "POST", f"/bridges/{bridge.bridge_id}", params={"type": "mixing"}
+        )
+        entered = [call._expect_bridge(bridge.bridge_id) for call in (self, other)]
+        channels = f"{self.channel_id},{other.channel_id}"
+        try:
+            await self._client.request(
+                "POST", f"/bridges/{bridge.bridge_id}/addChannel", params={"channel": channels}
+            )
+        except AriUnavailable:
+            raise
+        except AriError:
+            if not (self.ended or other.ended):
+                raise
+        both_in = asyncio.gather(*entered)
+        if await self._first(both_in, other._ended, limit=_CONFIRM_WAIT) is None:
+            log.warning("%s and %s did not both enter bridge %s", self, other, bridge.bridge_id)
+        both_in.cancel()
+        for call in (self, other):
+            call._entering.pop(bridge.bridge_id, None)
+        return bridge
+
+    async def hangup(self, reason: str = "normal") -> None:
+        """Hang the channel up; returns once Asterisk confirms (or it was gone already)."""
+        try:
+            await self._client.request(
+                "DELETE", f"/channels/{self.channel_id}", params={"reason": reason}
+            )
+        except NotFound:
+            self._end("was gone already")
+            return
+        await asyncio.wait((self._ended,), timeout=_CONFIRM_WAIT)
+
+    async def continue_in_dialplan(self, context: str, extension: str, priority: int = 1) -> None:
+        """Leave our application for the dialplan; returns once the channel has left."""
+        params = {"context": context, "extension": extension, "priority": priority}
+        await self._channel_request("POST", "/continue", params)
+        await asyncio.wait((self._ended,), timeout=_CONFIRM_WAIT)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self._channel_request("POST", "/variable", {"variable": name, "value": value})
+
+    async def close(self) -> None:
+        """Destroy our bridges, hang up our legs and, if still in our application, ourselves."""
+        if self._closed:
+            return
+        self._closed = True
+        for bridge in self._bridges:
+            await bridge.destroy()
+        for leg in self._legs:
+            await leg.close()
+        if not self.ended:
+            try:
+                await self._client.request("DELETE", f"/channels/{self.channel_id}")
+            except NotFound:
+                pass
+            except AriError as error:
+                log.warning("could not hang up %s at the end of the call: %s", self, error)
+        self._client.unwatch(self.channel_id, self._on_event)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> Awaitable[None] | None:
+        kind = event["type"]
+        channel = event.get("channel")
+        if channel is not None and channel["id"] == self.channel_id and len(channel) > 1:
+            self._channel = channel  # a synthetic hang-up carries only the id: keep the last state
+        if kind == "ChannelDtmfReceived":
+            self._on_digit(event["digit"])
+        elif kind in ("PlaybackStarted", "PlaybackContinuing"):
+            playback = self._playbacks.get(event["playback"]["id"])
+            if playback is not None:
+                playback.started.append(event["playback"]["media_uri"])
+        elif kind == "PlaybackFinished":
+            playback = self._playbacks.get(event["playback"]["id"])
+            if playback is not None:
+                playback.finish(event["playback"].get("state", "done"))
+        elif kind == "ChannelEnteredBridge":
+            entering = self._entering.pop(event["bridge"]["id"], None)
+            if entering is not None and not entering.done():
+                entering.set_result(None)
+        elif kind == "StasisStart":
+            _resolve(self._in_stasis)
+        elif kind == "Dial":
+            self._dialstatus = event.get("dialstatus") or self._dialstatus
+        elif kind == "ChannelHangupRequest" and not event.get("soft"):
+            self._cause = event.get("cause", self._cause)
+            self._end(_hangup_detail(event))
+        elif kind == "ChannelDestroyed":
+            self._cause = event.get("cause", self._cause)
+            self._end(_hangup_detail(event))
+        elif kind == "StasisEnd":
+            self._left_stasis = True
+            self._end("left the Stasis application")
+        elif kind == RESYNC_EVENT:
+            return self._after_resync(event["channel"])
+        return None
+
+    def _end(self, detail: str) -> None:
+        if not self._ended.done():
+            self._ended.set_result(detail)
+
+    async def _after_resync(self, channel: Mapping[str, Any]) -> None:
+        """Catch up on what the websocket may have missed while it was down."""
+        if channel.get("state") == "Up" and in_stasis_app(channel, self._client.app):
+            _resolve(self._in_stasis)
+        for playback_id, playback in list(self._playbacks.items()):
+            try:
+                await self._client.request("GET", f"/playbacks/{playback_id}")
+            except NotFound:
+                playback.finish("unknown")
+            except AriError as error:
+                log.warning("could not check playback %s after a reconnect: %s", playback_id, error)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _hung_up(self) -> CallerHungUp:
+        detail = self._ended.result() if self._ended.done() else "hung up"
+        return CallerHungUp(self.channel_id, detail)
+
+    async def _channel_request(
+        self, method: str, suffix: str, params: Mapping[str, QueryValue] | None = None
+    ) -> Any:
+        """A request on this channel; a channel that is gone or out of Stasis is a hang-up."""
+        try:
+            return await self._client.request(
+                method, f"/channels/{self.channel_id}{suffix}", params=params
+            )
+        except (NotFound, Conflict) as error:
+            self._end(f"hung up ({error.message})")
+            raise self._hung_up() from None
+
+    async def _first(
+        self, *futures: asyncio.Future[Any], limit: float | None = None
+    ) -> asyncio.Future[Any] | None:
+        """The first of `futures` to complete; None on timeout; CallerHungUp if we end first."""
+        for future in futures:
+            if future.done():
+                return future
+        if self._ended.done():
+            raise self._hung_up()
+        await asyncio.wait((*futures, self._ended), timeout=limit, return_when="FIRST_COMPLETED")
+        for future in futures:
+            if future.done():
+                return future
+        if self._ended.done():
+            raise self._hung_up()
+        return None
+
+    async def _play(
+        self, media: tuple[str, ...], lang: str | None, *, interruptible: bool
+    ) -> str | None:
+        """Play media; while listening for digits, the first one stops it and is returned."""
+        loop = asyncio.get_running_loop()
+        playback_id = _new_id()
+        playback = self._playbacks[playback_id] = _Playback(media, loop.create_future())
+        digit = None
+        try:
+            await self._channel_request(
+                "POST", f"/play/{playback_id}", {"media": ",".join(media), "lang": lang}
+            )
+            if not interruptible:
+                await self._first(playback.finished)
+                return None
+            heard = self._next_digit()
+            if await self._first(heard, playback.finished) is heard:
+                digit = heard.result()
+                await self._stop_playback(playback_id, playback)
+            elif self._digit_waiter is heard:
+                self._digit_waiter = None
+            return digit
+        finally:
+            del self._playbacks[playback_id]
+            self._report(playback_id, playback, digit)
+
+    async def _stop_playback(self, playback_id: str, playback: _Playback) -> None:
+        try:
+            await self._client.request("DELETE", f"/playbacks/{playback_id}")
+        except NotFound:
+            return  # it had just finished
+        await asyncio.wait((playback.finished, self._ended), timeout=_CONFIRM_WAIT)
+
+    def _report(self, playback_id: str, playback: _Playback, digit: str | None) -> None:
+        if digit is not None:
+            outcome = "interrupted"
+        elif playback.state is not None:
+            outcome = playback.state
+        else:
+            outcome = "hung_up" if self.ended else "unknown"
+        if outcome == "failed":
+            log.warning("Asterisk could not play %s on %s", playback.media, self)
+        if self.on_playback is not None:
+            started = tuple(playback.started)
+            report = PlaybackReport(
+                self.channel_id, playback_id, playback.media, started, outcome, digit
+            )
+            self.on_playback(report)
+
+    async def _read_digits(
+        self,
+        first: str | None,
+        max_digits: int,
+        first_timeout: float,
+        inter_timeout: float,
+        terminator: str,
+    ) -> str:
+        digits: list[str] = []
+        digit = first
+        while True:
+            if digit is None:
+                heard = self._next_digit()
+                timeout = inter_timeout if digits else first_timeout
+                if await self._first(heard, limit=timeout) is None:
+                    self._digit_waiter = None
+                    break
+                digit = heard.result()
+            if digit == terminator:
+                break
+            digits.append(digit)
+            digit = None
+            if len(digits) >= max_digits:
+                break
+        return "".join(digits)
+
+    def _listen_for_digits(self, keys: str) -> None:
+        """From now on keep the keys in `keys`; anything pressed before is forgotten."""
+        self._digit_keys = keys
+        self._digits.clear()
+
+    def _stop_listening(self) -> None:
+        self._digit_keys = ""
+        self._digits.clear()
+        self._digit_waiter = None
+
+    def _next_digit(self) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if self._digits:
+            future.set_result(self._digits.popleft())
+        else:
+            self._digit_waiter = future
+        return future
+
+    def _on_digit(self, digit: str) -> None:
+        if not digit or digit not in self._digit_keys:
+            return
+        waiter = self._digit_waiter
+        if waiter is not None and not waiter.done():
+            self._digit_waiter = None
+            waiter.set_result(digit)
+        else:
+            self._digits.append(digit)
+
+    def _expect_bridge(self, bridge_id: str) -> asyncio.Future[None]:
+        future = self._entering[bridge_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def _originate(
+        self,
+        leg: Call,
+        endpoint: str,
+        ring_seconds: float,
+        caller_id: str | None,
+        variables: dict[str, str],
+    ) -> None:
+        params: dict[str, QueryValue] = {
+            "endpoint": endpoint,
+            "app": self._client.app,
+            "appArgs": LEG_ARG,
+            "channelId": leg.channel_id,
+            "originator": self.channel_id,
+            "timeout": math.ceil(ring_seconds),
+            "callerId": caller_id,
+        }
+        body = {"variables": variables} if variables else None
+        try:
+            await self._client.request("POST", "/channels", params=params, body=body)
+        except AriUnavailable:
+            raise
+        except AriError as error:
+            if self.ended:
+                raise self._hung_up() from None
+            reason = "unreachable" if isinstance(error, BadRequest | NotFound) else "failed"
+            raise DialFailed(reason, endpoint, error.message) from None
+
+    async def _drop_leg(self, leg: Call) -> None:
+        self._legs.remove(leg)
+        await leg.close()
+
+
+class Bridge:
+    """A mixing bridge holding two calls; destroyed when the call that made it closes."""
+
+    def __init__(self, client: AriClient, bridge_id: str, calls: tuple[Call, Call]) -> None:
+        self.bridge_id = bridge_id
+        self.calls = calls
+        self._client = client
+        self._destroyed = False
+
+    async def wait_hangup(self) -> Call:
+        """Wait until either side hangs up (or leaves our application); that side."""
+        ended = [call._ended for call in self.calls]
+        await asyncio.wait(ended, return_when="FIRST_COMPLETED")
+        return next(call for call in self.calls if call.ended)
+
+    async def destroy(self) -> None:
+        if self._destroyed:
+            return
+        self._destroyed = True
+        try:
+            await self._client.request("DELETE", f"/bridges/{self.bridge_id}")
+        except NotFound:
+            pass
+        except AriError as error:
+            log.warning("could not destroy bridge %s: %s", self.bridge_id, error)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _hangup_detail(event: Event) -> str:
+    cause = event.get("cause")
+    text = event.get("cause_txt")
+    if cause is None:
+        return "hung up"
+    return f"hung up (cause {cause}{', ' + text if text else ''})"
+
+
+def _check_media(media: Sequence[str]) -> None:
+    if not media:
+        raise ValueError("nothing to play: give at least one media URI such as sound:hello-world")
+    for item in media:
+        if not isinstance(item, str) or not item.startswith(MEDIA_SCHEMES):
+            raise ValueError(f"media {item!r} must start with one of {', '.join(MEDIA_SCHEMES)}")
+        if "," in item:
+            raise ValueError(f"media {item!r} must not contain a comma")
+
+
+def _check_keys(keys: str, what: str) -> None:
+    unknown = sorted(set(keys) - set(DTMF_KEYS))
+    if unknown:
+        raise ValueError(f"{what} may only hold the keys {DTMF_KEYS}, not {''.join(unknown)!r}")
+
+
+def _header_variables(headers: Mapping[str, str]) -> dict[str, str]:
+    variables = {}
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"SIP header name {name!r} is not a valid token")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"SIP header {name} must not contain a line break")
+        variables[f"PJSIP_HEADER(add,{name})"] = value
+    return variables

@@ -1,0 +1,267 @@
+"""The ARI client's protocol behaviour against a fake server: errors, reconnects, ordering."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import pytest
+
+from ivr.ari.client import (
+    ORPHAN_EVENT,
+    RESYNC_EVENT,
+    AriClient,
+    AriError,
+    AriUnavailable,
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServerError,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(400, BadRequest), (404, NotFound), (409, Conflict), (500, ServerError), (503, ServerError)],
+)
+async def test_error_statuses_raise_their_own_type(fake, client, status, kind):
+    fake.replies[("POST", "/channels/c1/answer")] = (status, {"message": "Channel not found"})
+    with pytest.raises(kind) as caught:
+        await client.request("POST", "/channels/c1/answer")
+    error = caught.value
+    assert (error.status, error.method, error.path) == (status, "POST", "/channels/c1/answer")
+    assert error.message == "Channel not found"
+    assert "/channels/c1/answer" in str(error) and str(status) in str(error)
+
+
+async def test_other_client_errors_are_plain_ari_errors(fake, client):
+    fake.replies[("POST", "/bridges/b1/addChannel")] = (422, {"message": "Channel not in Stasis"})
+    with pytest.raises(AriError) as caught:
+        await client.request("POST", "/bridges/b1/addChannel")
+    assert type(caught.value) is AriError
+    assert caught.value.status == 422
+
+
+async def test_connection_refused_is_ari_unavailable(refused_url):
+    client = AriClient(refused_url, "user", "secret", "test-app")
+    try:
+        with pytest.raises(AriUnavailable) as caught:
+            await client.request("GET", "/channels")
+        assert caught.value.status is None
+        assert "unreachable" in str(caught.value)
+    finally:
+        await client.close()
+
+
+async def test_connect_gives_up_with_the_reason_when_asterisk_is_not_there(refused_url):
+    client = AriClient(refused_url, "user", "secret", "test-app", backoff=(0.05, 0.1))
+    try:
+        with pytest.raises(AriUnavailable, match="no event websocket after 0.3 s"):
+            await client.connect(within=0.3)
+    finally:
+        await client.close()
+
+
+async def test_requests_carry_basic_auth_and_clean_parameters(fake, client):
+    await client.request(
+        "POST", "/channels", params={"endpoint": "PJSIP/x", "early": True, "callerId": None}
+    )
+    expected = "Basic " + base64.b64encode(b"user:secret").decode()
+    assert fake.authorization == [expected]
+    assert fake.requests[0].query == {"endpoint": "PJSIP/x", "early": "true"}
+
+
+async def test_json_answers_are_decoded_and_empty_ones_are_none(fake, client):
+    fake.channels = [fake.channel("c1")]
+    channels = await client.request("GET", "/channels")
+    assert [c["id"] for c in channels] == ["c1"]
+    assert await client.request("DELETE", "/channels/c1") is None
+
+
+async def test_events_reach_the_listeners_of_their_channel(fake, client):
+    await client.connect()
+    seen: list[tuple[str, str]] = []
+    client.watch("c1", lambda e: seen.append(("c1", e["type"])))
+    client.watch("c2", lambda e: seen.append(("c2", e["type"])))
+    await fake.push(
+        fake.event("ChannelDtmfReceived", "c1", digit="1"),
+        {"type": "PlaybackStarted", "playback": {"id": "p", "target_uri": "channel:c2"}},
+        {"type": "Dial", "peer": fake.channel("c1"), "dialstatus": "RINGING"},
+        fake.event("ChannelDtmfReceived", "unwatched", digit="2"),
+    )
+    await _until(lambda: len(seen) == 3)
+    await asyncio.sleep(0.02)
+    assert [kind for channel, kind in seen if channel == "c1"] == ["ChannelDtmfReceived", "Dial"]
+    assert [kind for channel, kind in seen if channel == "c2"] == ["PlaybackStarted"]
+    assert len(seen) == 3
+
+
+async def test_a_blocked_channel_never_delays_another_and_order_holds(fake, client):
+    await client.connect()
+    release = asyncio.Event()
+    slow_seen: list[str] = []
+    fast_seen: list[str] = []
+
+    async def slow(event):
+        slow_seen.append(event["digit"])
+        await release.wait()
+
+    client.watch("slow", slow)
+    client.watch("fast", lambda e: fast_seen.append(e["digit"]))
+    await fake.push(fake.event("ChannelDtmfReceived", "slow", digit="1"))
+    for digit in "12345":
+        await fake.push(fake.event("ChannelDtmfReceived", "fast", digit=digit))
+    await fake.push(fake.event("ChannelDtmfReceived", "slow", digit="2"))
+    await _until(lambda: len(fast_seen) == 5)
+    assert fast_seen == list("12345")
+    assert slow_seen == ["1"]  # still blocked in its first event
+    release.set()
+    await _until(lambda: len(slow_seen) == 2)
+    assert slow_seen == ["1", "2"]
+
+
+async def test_a_failing_listener_does_not_stop_later_events(fake, client):
+    await client.connect()
+    seen: list[str] = []
+
+    def fragile(event):
+        seen.append(event["digit"])
+        if event["digit"] == "1":
+            raise RuntimeError("listener bug")
+
+    client.watch("c1", fragile)
+    await fake.push(*(fake.event("ChannelDtmfReceived", "c1", digit=d) for d in "12"))
+    await _until(lambda: len(seen) == 2)
+    assert seen == ["1", "2"]
+
+
+async def test_stasis_start_goes_to_the_application_before_channel_listeners(fake, client):
+    await client.connect()
+    order: list[str] = []
+
+    def on_stasis_start(event):
+        order.append("app")
+        client.watch(event["channel"]["id"], lambda e: order.append(e["type"]))
+
+    client.on_stasis_start = on_stasis_start
+    await fake.push(
+        fake.event("StasisStart", "new", args=[]),
+        fake.event("ChannelDtmfReceived", "new", digit="5"),
+    )
+    await _until(lambda: len(order) == 3)
+    assert order == ["app", "StasisStart", "ChannelDtmfReceived"]
+
+
+async def test_reconnects_after_a_drop_with_capped_exponential_backoff(fake, client):
+    await client.connect()
+    seen: list[str] = []
+    client.watch("c1", lambda e: seen.append(e["digit"]))
+    fake.refuse_events = 4
+    await fake.drop()
+    await fake.wait_sockets(2)
+    attempts = fake.event_attempts[1:]
+    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    assert len(gaps) == 4
+    assert gaps[0] >= 0.045 and gaps[1] >= 0.095 and gaps[2] >= 0.19  # doubling from 0.05 s
+    assert 0.19 <= gaps[3] < 0.35  # capped at 0.2 s
+    await client.wait_connected(within=1.0)
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="7"))
+    await _until(lambda: seen == ["7"])
+
+
+async def test_a_silent_server_is_detected_by_the_heartbeat(fake):
+    client = AriClient(fake.base_url, "user", "secret", "test-app", heartbeat=0.2)
+    fake.silent_events = 1  # the first websocket never answers pings
+    try:
+        await client.connect()
+        started = asyncio.get_running_loop().time()
+        await fake.wait_sockets(2, within=3.0)
+        assert asyncio.get_running_loop().time() - started < 1.5
+    finally:
+        await client.close()
+
+
+async def test_resync_after_reconnect(fake, client):
+    await client.connect()
+    await fake.wait_request("GET", "/channels")  # the resync of the first connect
+    gone: list[dict] = []
+    kept: list[dict] = []
+    orphans: list[dict] = []
+    client.watch("gone", gone.append)
+    client.watch("kept", kept.append)
+    client.on_orphan = orphans.append
+    fake.channels = [
+        fake.channel("kept"),
+        fake.channel("orphan"),
+        fake.channel("elsewhere", app="another-app"),
+        fake.channel("in-dialplan", app=None),
+    ]
+    await fake.drop()
+    await fake.wait_sockets(2)
+    await _until(lambda: gone and kept and orphans)
+    assert gone[0]["type"] == "ChannelDestroyed" and gone[0]["synthetic"] is True
+    assert kept[0]["type"] == RESYNC_EVENT and kept[0]["channel"]["state"] == "Up"
+    assert [channel["id"] for channel in orphans] == ["orphan"]
+
+
+async def test_a_resync_orphan_claimed_by_its_stasis_start_is_not_handed_over(fake, client):
+    client.on_stasis_start = lambda e: client.watch(e["channel"]["id"], lambda _e: None)
+    orphans: list[dict] = []
+    client.on_orphan = orphans.append
+    await client.connect()
+    await fake.push(fake.event("StasisStart", "c1", args=[]))
+    await _until(lambda: client.is_watched("c1"))
+    client._dispatch({"type": ORPHAN_EVENT, "channel": fake.channel("c1")})
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
+    await asyncio.sleep(0.05)
+    assert orphans == []
+
+
+async def test_close_leaves_no_task_and_closes_the_websocket(fake, client):
+    await client.connect()
+    release = asyncio.Event()
+
+    async def blocked(_event):
+        await release.wait()
+
+    client.watch("c1", blocked)
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
+    await asyncio.sleep(0.05)
+    assert len(_tasks_of_the_client()) >= 2  # the websocket reader and the blocked channel
+    await client.close()
+    assert _tasks_of_the_client() == []
+    await _until(lambda: fake.sockets[-1].closed)
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.request("GET", "/channels")
+
+
+async def test_unwatching_the_last_listener_retires_the_channel(fake, client):
+    await client.connect()
+    seen: list[str] = []
+
+    def listener(event):
+        seen.append(event["digit"])
+
+    client.watch("c1", listener)
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
+    await _until(lambda: seen == ["1"])
+    client.unwatch("c1", listener)
+    await asyncio.sleep(0.02)
+    assert client._channels == {}
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="2"))
+    await asyncio.sleep(0.05)
+    assert seen == ["1"]
+
+
+def _tasks_of_the_client() -> list[asyncio.Task]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if "/ivr/ari/" in task.get_coro().cr_code.co_filename
+    ]
+
+
+async def _until(condition, within: float = 2.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.005)
