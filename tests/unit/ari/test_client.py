@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 
 import pytest
 
@@ -56,7 +57,7 @@ async def test_connection_refused_is_ari_unavailable(refused_url):
 async def test_connect_gives_up_with_the_reason_when_asterisk_is_not_there(refused_url):
     client = AriClient(refused_url, "user", "secret", "test-app", backoff=(0.05, 0.1))
     try:
-        with pytest.raises(AriUnavailable, match="no event websocket after 0.3 s"):
+        with pytest.raises(AriUnavailable, match=r"no event websocket after 0\.3 s"):
             await client.connect(within=0.3)
     finally:
         await client.close()
@@ -160,7 +161,7 @@ async def test_reconnects_after_a_drop_with_capped_exponential_backoff(fake, cli
     await fake.drop()
     await fake.wait_sockets(2)
     attempts = fake.event_attempts[1:]
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert len(gaps) == 4
     assert gaps[0] >= 0.045 and gaps[1] >= 0.095 and gaps[2] >= 0.19  # doubling from 0.05 s
     assert 0.19 <= gaps[3] < 0.35  # capped at 0.2 s
@@ -255,13 +256,12 @@ async def test_unwatching_the_last_listener_retires_the_channel(fake, client):
 
 def _tasks_of_the_client() -> list[asyncio.Task]:
     return [
-        task
-        for task in asyncio.all_tasks()
-        if "/ivr/ari/" in task.get_coro().cr_code.co_filename
+        task for task in asyncio.all_tasks() if "/ivr/ari/" in task.get_coro().cr_code.co_filename
     ]
 
 
 async def _until(condition, within: float = 2.0) -> None:
+    """Poll state the code under test keeps without an event to wait on."""
     async with asyncio.timeout(within):
-        while not condition():
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.005)
