@@ -13,6 +13,8 @@ from ivr.config import ConfigError
 COMMAND_MODULES = [
     "ivr.stack.cli",
     "ivr.routing.cli",
+    "ivr.customers.cli",
+    "ivr.calls.cli",
 ]
 
 

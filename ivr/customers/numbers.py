@@ -55,3 +55,12 @@ def caller_number(caller_id: str | None, region: str = DEFAULT_REGION) -> str | 
         return normalise_number(caller_id or "", region)
     except InvalidNumber:
         return None
+
+
+def display_number(number: str) -> str:
+    """`+41441234567` -> `+41 44 123 45 67`, for people to read; other text as it is."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)

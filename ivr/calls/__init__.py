@@ -1,0 +1,1 @@
+"""Call records as people read them: the `ivr calls` commands."""
