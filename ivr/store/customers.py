@@ -118,8 +118,8 @@ async def save_customers(
 
     Each entry is (customer, pin); pin None keeps the customer's PIN. Refused with
     CustomerConflict (listing every conflict) for an unknown tier, an id given twice, an
-    existing id when `allow_update` is false, a PIN held by another customer or given twice,
-    and a customer that must give a PIN but has none.
+    existing id when `allow_update` is false, a PIN that is not six digits, held by another
+    customer or given twice, and a customer that must give a PIN but has none.
     """
     changes = [_Change(customer.id, customer, pin) for customer, pin in entries]
     return await _apply(redis, changes, pin_key, known_tiers, allow_update=allow_update)
@@ -293,6 +293,11 @@ def _conflicts(
                 check_known_tier(change.customer.contract.tier, known_tiers)
             except ValueError as error:
                 conflicts.append(Conflict(cid, "tier", str(error)))
+        if change.pin is not None:
+            try:
+                check_pin(change.pin)
+            except ValueError as error:
+                conflicts.append(Conflict(cid, "pin", str(error)))
         if cid in new_hashes:
             digest = new_hashes[cid]
             if claimed.get(digest, cid) != cid:

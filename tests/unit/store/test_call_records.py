@@ -2,7 +2,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis.asyncio.connection import Connection
 
 from ivr.store import calls
 from ivr.store.calls import UnknownCall
@@ -111,31 +110,29 @@ async def test_every_change_is_published_with_the_summary(redis_client):
     assert received[4].summary["duration_seconds"] == 75.0
 
 
-async def test_each_write_is_one_round_trip(redis_client, monkeypatch):
+async def test_each_write_is_one_round_trip(redis_client, redis_round_trips):
     await calls.start_call(redis_client, "c1", None, T0)
-    sent = count_round_trips(monkeypatch)
+    redis_round_trips.clear()
     await calls.start_call(redis_client, "c2", None, T0)
     await calls.add_event(redis_client, "c2", "prompt", at(1), prompt="greeting")
     await calls.update_call(redis_client, "c2", tier="basic")
     await calls.finish_call(redis_client, "c2", at(2), "withdrawn", "caller", 16)
-    assert len(sent) == 4
+    assert len(redis_round_trips) == 4
     assert (await calls.get_call(redis_client, "c2")).summary["outcome"] == "withdrawn"
-
-
-def count_round_trips(monkeypatch):
-    """Each request the client sends to Redis (a pipeline is sent as one)."""
-    sent = []
-    original = Connection.send_packed_command
-
-    async def counting(self, command, check_health=True):
-        sent.append(command)
-        return await original(self, command, check_health)
-
-    monkeypatch.setattr(Connection, "send_packed_command", counting)
-    return sent
 
 
 async def test_values_that_are_not_json_are_refused(redis_client):
     await calls.start_call(redis_client, "c1", None, T0)
     with pytest.raises(TypeError, match="not JSON-serialisable"):
         await calls.add_event(redis_client, "c1", "error", T0, detail=object())
+
+
+async def test_text_outside_ascii_survives_the_live_channel(redis_client):
+    await calls.start_call(redis_client, "c1", None, T0)
+    async with calls.subscribe_calls(redis_client) as changes:
+        await calls.update_call(redis_client, "c1", customer_name="Banque du Léman / Genève")
+        change = await asyncio.wait_for(anext(changes), 2)
+    assert change.summary["customer_name"] == "Banque du Léman / Genève"
+    assert (await calls.get_call(redis_client, "c1")).summary["customer_name"] == (
+        "Banque du Léman / Genève"
+    )

@@ -96,6 +96,7 @@ async def test_a_batch_is_refused_as_a_whole_with_every_conflict(redis_client):
         (customer("c", "+41445551234"), "222222"),
         (customer("d", "+41445551234", pin_required=True), None),
         (customer("a", "+41441234567"), None),
+        (customer("e", "+41445551234"), "12"),
     ]
     with pytest.raises(CustomerConflict) as caught:
         await store.save_customers(
@@ -106,6 +107,7 @@ async def test_a_batch_is_refused_as_a_whole_with_every_conflict(redis_client):
         ("b", "tier"),
         ("c", "pin"),
         ("d", "pin"),
+        ("e", "pin"),
     ]
     assert [c.id for c in await store.list_customers(redis_client)] == ["a"]
     assert await store.find_by_number(redis_client, "+41449876543") == []
@@ -171,3 +173,14 @@ async def test_concurrent_saves_keep_a_shared_number_index_whole(redis_client):
     )
     shared = await store.find_by_number(redis_client, "+41445551234")
     assert sorted(c.id for c in shared) == sorted(f"c{i}" for i in range(20))
+
+
+async def test_caller_id_and_pin_lookups_take_two_round_trips(redis_client, redis_round_trips):
+    await save(redis_client, customer("a", "+41445551234"), pin="111111")
+    await save(redis_client, customer("b", "+41445551234"))
+    redis_round_trips.clear()
+    assert len(await store.find_by_number(redis_client, "+41445551234")) == 2
+    assert len(redis_round_trips) == 2
+    redis_round_trips.clear()
+    assert (await store.find_by_pin(redis_client, "111111", pin_key=PIN_KEY)).id == "a"
+    assert len(redis_round_trips) == 2

@@ -81,3 +81,21 @@ async def test_concurrent_publishes_get_distinct_numbers(redis_client):
     )
     assert sorted(ids) == list(range(1, 11))
     assert (await tables.active_tables(redis_client))[0] == 10
+
+
+async def test_leaving_the_watch_unsubscribes(redis_client):
+    async with tables.watch_tables(redis_client):
+        assert await redis_client.pubsub_numsub(tables.CHANNEL) == [(tables.CHANNEL, 1)]
+    assert await redis_client.pubsub_numsub(tables.CHANNEL) == [(tables.CHANNEL, 0)]
+
+
+async def test_a_plain_async_for_subscribes_on_first_use(redis_client):
+    watcher = tables.watch_tables(redis_client)
+    first = asyncio.create_task(anext(watcher))
+    for _ in range(200):  # the task subscribes at its own pace
+        if await redis_client.pubsub_numsub(tables.CHANNEL) == [(tables.CHANNEL, 1)]:
+            break
+        await asyncio.sleep(0.01)
+    await tables.publish_tables(redis_client, V1, "ada", "first")
+    assert await asyncio.wait_for(first, 2) == 1
+    await watcher.aclose()
