@@ -22,7 +22,6 @@ from ivr.ari.client import (
     AriClient,
     AriError,
     AriUnavailable,
-    BadRequest,
     Conflict,
     Event,
     NotFound,
@@ -39,6 +38,7 @@ MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "t
 DIAL_FAILURES = ("no_answer", "busy", "declined", "failed", "unreachable")
 
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
+_HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
@@ -140,7 +140,7 @@ class Call:
         self._channel = channel
         self._ended: asyncio.Future[str] = loop.create_future()
         self._in_stasis: asyncio.Future[None] = loop.create_future()
-        self._left_stasis = False
+        self._hangup_requested = False
         self._cause: int | None = None
         self._dialstatus: str | None = None
         self._playbacks: dict[str, _Playback] = {}
@@ -378,7 +378,7 @@ class Call:
             self._channel = channel  # a synthetic hang-up carries only the id: keep the last state
         if kind == "ChannelDtmfReceived":
             self._on_digit(event["digit"])
-        elif kind in ("PlaybackStarted", "PlaybackContinuing"):
+        elif kind == "PlaybackStarted":  # once for each media of the list
             playback = self._playbacks.get(event["playback"]["id"])
             if playback is not None:
                 playback.started.append(event["playback"]["media_uri"])
@@ -394,15 +394,18 @@ class Call:
             _resolve(self._in_stasis)
         elif kind == "Dial":
             self._dialstatus = event.get("dialstatus") or self._dialstatus
-        elif kind == "ChannelHangupRequest" and not event.get("soft"):
+        elif kind == "ChannelHangupRequest":
             self._cause = event.get("cause", self._cause)
-            self._end(_hangup_detail(event))
+            if event.get("soft"):
+                # Our own DELETE arrives as a soft request; StasisEnd follows at once.
+                self._hangup_requested = True
+            else:
+                self._end(_hangup_detail(event))
         elif kind == "ChannelDestroyed":
             self._cause = event.get("cause", self._cause)
             self._end(_hangup_detail(event))
         elif kind == "StasisEnd":
-            self._left_stasis = True
-            self._end("left the Stasis application")
+            self._end("hung up" if self._hangup_requested else "left the Stasis application")
         elif kind == RESYNC_EVENT:
             return self._after_resync(event["channel"])
         return None
@@ -470,19 +473,27 @@ class Call:
             await self._channel_request(
                 "POST", f"/play/{playback_id}", {"media": ",".join(media), "lang": lang}
             )
-            if not interruptible:
-                await self._first(playback.finished)
-                return None
-            heard = self._next_digit()
-            if await self._first(heard, playback.finished) is heard:
+            heard = self._next_digit() if interruptible else None
+            waited = (heard, playback.finished) if heard is not None else (playback.finished,)
+            if await self._first(*waited) is heard:
                 digit = heard.result()
                 await self._stop_playback(playback_id, playback)
-            elif self._digit_waiter is heard:
+                return digit
+            if self._digit_waiter is heard:
                 self._digit_waiter = None
-            return digit
+            await self._raise_if_hung_up_during(playback)
+            return None
         finally:
             del self._playbacks[playback_id]
             self._report(playback_id, playback, digit)
+
+    async def _raise_if_hung_up_during(self, playback: _Playback) -> None:
+        if playback.state == "failed":
+            # Asterisk also says "failed" when the channel hangs up mid-playback, and the
+            # hang-up event can come just after: give it a moment to tell the two apart.
+            await asyncio.wait((self._ended,), timeout=_HANGUP_SETTLE)
+        if self.ended:
+            raise self._hung_up()
 
     async def _stop_playback(self, playback_id: str, playback: _Playback) -> None:
         try:
@@ -494,10 +505,10 @@ class Call:
     def _report(self, playback_id: str, playback: _Playback, digit: str | None) -> None:
         if digit is not None:
             outcome = "interrupted"
-        elif playback.state is not None:
-            outcome = playback.state
+        elif self.ended and playback.state in (None, "failed"):
+            outcome = "hung_up"
         else:
-            outcome = "hung_up" if self.ended else "unknown"
+            outcome = playback.state or "unknown"
         if outcome == "failed":
             log.warning("Asterisk could not play %s on %s", playback.media, self)
         if self.on_playback is not None:
@@ -590,8 +601,8 @@ class Call:
         except AriError as error:
             if self.ended:
                 raise self._hung_up() from None
-            reason = "unreachable" if isinstance(error, BadRequest | NotFound) else "failed"
-            raise DialFailed(reason, endpoint, error.message) from None
+            # Asterisk could not even create the channel (e.g. 500 "Allocation failed").
+            raise DialFailed("unreachable", endpoint, error.message) from None
 
     async def _drop_leg(self, leg: Call) -> None:
         self._legs.remove(leg)

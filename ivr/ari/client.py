@@ -80,8 +80,9 @@ def basic_auth_header(user: str, password: str) -> str:
 
 def error_for_status(status: int, method: str, path: str, body: bytes) -> AriError:
     try:
-        message = json.loads(body)["message"]
-    except (ValueError, KeyError, TypeError):
+        answer = json.loads(body)
+        message = answer.get("message") or answer["error"]  # ARI uses both keys
+    except (ValueError, KeyError, TypeError, AttributeError):
         message = body.decode("utf-8", "replace").strip() or "no message"
     kind = _ERRORS_BY_STATUS.get(status, ServerError if status >= 500 else AriError)
     return kind(status, method, path, message)
@@ -152,6 +153,7 @@ class AriClient:
         heartbeat: float = 5.0,
         backoff: tuple[float, float] = (0.2, 2.0),
         request_timeout: float = 10.0,
+        orphan_settle: float = 1.0,
     ) -> None:
         if not app:
             raise ValueError("the Stasis application name must not be empty")
@@ -165,6 +167,7 @@ class AriClient:
         self._heartbeat = heartbeat
         self._backoff_min, self._backoff_max = backoff
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._orphan_settle = orphan_settle
         self._channels: dict[str, _ChannelEvents] = {}
         self._connected = asyncio.Event()
         self._events_task: asyncio.Task[None] | None = None
@@ -390,8 +393,26 @@ class AriClient:
                 self._dispatch(synthetic_hangup(channel_id))
             else:
                 self._dispatch({"type": RESYNC_EVENT, "channel": channel})
+        if any(self._unclaimed(channel) for channel in channels):
+            await self._hand_over_orphans()
+
+    def _unclaimed(self, channel: Mapping[str, Any]) -> bool:
+        return in_stasis_app(channel, self.app) and not self.is_watched(channel["id"])
+
+    async def _hand_over_orphans(self) -> None:
+        """Channels in our application that nobody claimed, once their StasisStart had time.
+
+        A channel entering Stasis just as we connect shows in the channel list while its
+        StasisStart is still on its way; it is not an orphan, so wait, then look again.
+        """
+        await asyncio.sleep(self._orphan_settle)
+        try:
+            channels = await self.request("GET", "/channels")
+        except AriError as error:
+            log.warning("ARI orphan check skipped: %s", error)
+            return
         for channel in channels:
-            if in_stasis_app(channel, self.app) and not self.is_watched(channel["id"]):
+            if self._unclaimed(channel):
                 self._dispatch({"type": ORPHAN_EVENT, "channel": channel})
 
 

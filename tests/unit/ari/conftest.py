@@ -180,6 +180,14 @@ def refused_url() -> str:
 
 @pytest.fixture
 async def client(fake: FakeAri) -> AsyncIterator[AriClient]:
-    ari = AriClient(fake.base_url, "user", "secret", APP, heartbeat=1.0, backoff=(0.05, 0.2))
+    ari = AriClient(
+        fake.base_url,
+        "user",
+        "secret",
+        APP,
+        heartbeat=1.0,
+        backoff=(0.05, 0.2),
+        orphan_settle=0.05,
+    )
     yield ari
     await ari.close()

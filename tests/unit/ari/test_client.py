@@ -9,7 +9,6 @@ import itertools
 import pytest
 
 from ivr.ari.client import (
-    ORPHAN_EVENT,
     RESYNC_EVENT,
     AriClient,
     AriError,
@@ -205,17 +204,21 @@ async def test_resync_after_reconnect(fake, client):
     assert [channel["id"] for channel in orphans] == ["orphan"]
 
 
-async def test_a_resync_orphan_claimed_by_its_stasis_start_is_not_handed_over(fake, client):
+async def test_a_channel_entering_stasis_as_we_connect_is_no_orphan(fake):
+    client = AriClient(fake.base_url, "user", "secret", "test-app", orphan_settle=0.3)
     client.on_stasis_start = lambda e: client.watch(e["channel"]["id"], lambda _e: None)
     orphans: list[dict] = []
     client.on_orphan = orphans.append
-    await client.connect()
-    await fake.push(fake.event("StasisStart", "c1", args=[]))
-    await _until(lambda: client.is_watched("c1"))
-    client._dispatch({"type": ORPHAN_EVENT, "channel": fake.channel("c1")})
-    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
-    await asyncio.sleep(0.05)
-    assert orphans == []
+    fake.channels = [fake.channel("just-arrived"), fake.channel("left-behind")]
+    try:
+        await client.connect()
+        await fake.wait_request("GET", "/channels")  # listed before its StasisStart came
+        await fake.push(fake.event("StasisStart", "just-arrived", args=[]))
+        await _until(lambda: orphans, within=2.0)
+        await asyncio.sleep(0.1)
+        assert [channel["id"] for channel in orphans] == ["left-behind"]
+    finally:
+        await client.close()
 
 
 async def test_close_leaves_no_task_and_closes_the_websocket(fake, client):
