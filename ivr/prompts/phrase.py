@@ -1,0 +1,34 @@
+"""One-off phrases spoken at call time, e.g. the customer's name in the technician's whisper."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ivr.config import Settings
+from ivr.prompts import audio
+from ivr.prompts.build import Speech
+from ivr.prompts.installed import atomic_write, media_uri, sound_path
+from ivr.prompts.speech import LANGUAGES
+
+PHRASE_FAMILY = "phrase/"
+
+
+async def render_phrase(text: str, lang: str, settings: Settings) -> str:
+    """The media URI of `text` spoken in `lang`, rendered once and cached by content hash.
+
+    The rendering (espeak-ng, pydub, ffmpeg; about 0.1 s) runs in a worker thread.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
+    speech = Speech(" ".join(text.split()), lang)
+    if not speech.text:
+        raise ValueError("cannot render an empty phrase")
+    prompt_id = PHRASE_FAMILY + speech.digest()[:32]
+    await asyncio.to_thread(_render_unless_cached, speech, settings, prompt_id)
+    return media_uri(prompt_id)
+
+
+def _render_unless_cached(speech: Speech, settings: Settings, prompt_id: str) -> None:
+    path = sound_path(settings.sounds_dir, speech.lang, prompt_id)
+    if not path.exists():
+        atomic_write(path, audio.to_sln([speech.render()])[0])
