@@ -500,7 +500,9 @@ class Call:
             await self._client.request("DELETE", f"/playbacks/{playback_id}")
         except NotFound:
             return  # it had just finished
-        await asyncio.wait((playback.finished, self._ended), timeout=_CONFIRM_WAIT)
+        await asyncio.wait(
+            (playback.finished, self._ended), timeout=_CONFIRM_WAIT, return_when="FIRST_COMPLETED"
+        )
 
     def _report(self, playback_id: str, playback: _Playback, digit: str | None) -> None:
         if digit is not None:

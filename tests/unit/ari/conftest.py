@@ -72,8 +72,15 @@ class FakeAri:
         return [r for r in self.requests if r.method == method and r.path == path]
 
     async def wait_request(self, method: str, path: str, within: float = 2.0) -> Recorded:
-        await self._wait_for(lambda: bool(self.requested(method, path)), within)
-        return self.requested(method, path)[0]
+        return await self.wait_request_matching(
+            lambda r: r.method == method and r.path == path, within
+        )
+
+    async def wait_request_matching(
+        self, predicate: Callable[[Recorded], bool], within: float = 2.0
+    ) -> Recorded:
+        await self._wait_for(lambda: any(map(predicate, self.requests)), within)
+        return next(r for r in self.requests if predicate(r))
 
     async def _wait_for(self, predicate: Callable[[], bool], within: float) -> None:
         async with asyncio.timeout(within), self._changed:
@@ -191,3 +198,27 @@ async def client(fake: FakeAri) -> AsyncIterator[AriClient]:
     )
     yield ari
     await ari.close()
+
+
+async def _until(condition: Callable[[], Any], within: float = 2.0) -> None:
+    """Poll state the code under test keeps without an event to wait on."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+def _client_tasks() -> list[asyncio.Task[Any]]:
+    """The tasks still running code of the ARI package."""
+    return [
+        task for task in asyncio.all_tasks() if "/ivr/ari/" in task.get_coro().cr_code.co_filename
+    ]
+
+
+@pytest.fixture
+def until() -> Callable[..., Any]:
+    return _until
+
+
+@pytest.fixture
+def client_tasks() -> Callable[[], list[asyncio.Task[Any]]]:
+    return _client_tasks

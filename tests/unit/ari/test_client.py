@@ -78,7 +78,7 @@ async def test_json_answers_are_decoded_and_empty_ones_are_none(fake, client):
     assert await client.request("DELETE", "/channels/c1") is None
 
 
-async def test_events_reach_the_listeners_of_their_channel(fake, client):
+async def test_events_reach_the_listeners_of_their_channel(fake, client, until):
     await client.connect()
     seen: list[tuple[str, str]] = []
     client.watch("c1", lambda e: seen.append(("c1", e["type"])))
@@ -89,14 +89,14 @@ async def test_events_reach_the_listeners_of_their_channel(fake, client):
         {"type": "Dial", "peer": fake.channel("c1"), "dialstatus": "RINGING"},
         fake.event("ChannelDtmfReceived", "unwatched", digit="2"),
     )
-    await _until(lambda: len(seen) == 3)
+    await until(lambda: len(seen) == 3)
     await asyncio.sleep(0.02)
     assert [kind for channel, kind in seen if channel == "c1"] == ["ChannelDtmfReceived", "Dial"]
     assert [kind for channel, kind in seen if channel == "c2"] == ["PlaybackStarted"]
     assert len(seen) == 3
 
 
-async def test_a_blocked_channel_never_delays_another_and_order_holds(fake, client):
+async def test_a_blocked_channel_never_delays_another_and_order_holds(fake, client, until):
     await client.connect()
     release = asyncio.Event()
     slow_seen: list[str] = []
@@ -112,15 +112,15 @@ async def test_a_blocked_channel_never_delays_another_and_order_holds(fake, clie
     for digit in "12345":
         await fake.push(fake.event("ChannelDtmfReceived", "fast", digit=digit))
     await fake.push(fake.event("ChannelDtmfReceived", "slow", digit="2"))
-    await _until(lambda: len(fast_seen) == 5)
+    await until(lambda: len(fast_seen) == 5)
     assert fast_seen == list("12345")
     assert slow_seen == ["1"]  # still blocked in its first event
     release.set()
-    await _until(lambda: len(slow_seen) == 2)
+    await until(lambda: len(slow_seen) == 2)
     assert slow_seen == ["1", "2"]
 
 
-async def test_a_failing_listener_does_not_stop_later_events(fake, client):
+async def test_a_failing_listener_does_not_stop_later_events(fake, client, until):
     await client.connect()
     seen: list[str] = []
 
@@ -131,11 +131,11 @@ async def test_a_failing_listener_does_not_stop_later_events(fake, client):
 
     client.watch("c1", fragile)
     await fake.push(*(fake.event("ChannelDtmfReceived", "c1", digit=d) for d in "12"))
-    await _until(lambda: len(seen) == 2)
+    await until(lambda: len(seen) == 2)
     assert seen == ["1", "2"]
 
 
-async def test_stasis_start_goes_to_the_application_before_channel_listeners(fake, client):
+async def test_stasis_start_goes_to_the_application_before_channel_listeners(fake, client, until):
     await client.connect()
     order: list[str] = []
 
@@ -148,11 +148,11 @@ async def test_stasis_start_goes_to_the_application_before_channel_listeners(fak
         fake.event("StasisStart", "new", args=[]),
         fake.event("ChannelDtmfReceived", "new", digit="5"),
     )
-    await _until(lambda: len(order) == 3)
+    await until(lambda: len(order) == 3)
     assert order == ["app", "StasisStart", "ChannelDtmfReceived"]
 
 
-async def test_reconnects_after_a_drop_with_capped_exponential_backoff(fake, client):
+async def test_reconnects_after_a_drop_with_capped_exponential_backoff(fake, client, until):
     await client.connect()
     seen: list[str] = []
     client.watch("c1", lambda e: seen.append(e["digit"]))
@@ -166,7 +166,7 @@ async def test_reconnects_after_a_drop_with_capped_exponential_backoff(fake, cli
     assert 0.19 <= gaps[3] < 0.35  # capped at 0.2 s
     await client.wait_connected(within=1.0)
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="7"))
-    await _until(lambda: seen == ["7"])
+    await until(lambda: seen == ["7"])
 
 
 async def test_a_silent_server_is_detected_by_the_heartbeat(fake):
@@ -181,7 +181,7 @@ async def test_a_silent_server_is_detected_by_the_heartbeat(fake):
         await client.close()
 
 
-async def test_resync_after_reconnect(fake, client):
+async def test_resync_after_reconnect(fake, client, until):
     await client.connect()
     await fake.wait_request("GET", "/channels")  # the resync of the first connect
     gone: list[dict] = []
@@ -198,13 +198,13 @@ async def test_resync_after_reconnect(fake, client):
     ]
     await fake.drop()
     await fake.wait_sockets(2)
-    await _until(lambda: gone and kept and orphans)
+    await until(lambda: gone and kept and orphans)
     assert gone[0]["type"] == "ChannelDestroyed" and gone[0]["synthetic"] is True
     assert kept[0]["type"] == RESYNC_EVENT and kept[0]["channel"]["state"] == "Up"
     assert [channel["id"] for channel in orphans] == ["orphan"]
 
 
-async def test_a_channel_entering_stasis_as_we_connect_is_no_orphan(fake):
+async def test_a_channel_entering_stasis_as_we_connect_is_no_orphan(fake, until):
     client = AriClient(fake.base_url, "user", "secret", "test-app", orphan_settle=0.3)
     client.on_stasis_start = lambda e: client.watch(e["channel"]["id"], lambda _e: None)
     orphans: list[dict] = []
@@ -214,14 +214,14 @@ async def test_a_channel_entering_stasis_as_we_connect_is_no_orphan(fake):
         await client.connect()
         await fake.wait_request("GET", "/channels")  # listed before its StasisStart came
         await fake.push(fake.event("StasisStart", "just-arrived", args=[]))
-        await _until(lambda: orphans, within=2.0)
+        await until(lambda: orphans, within=2.0)
         await asyncio.sleep(0.1)
         assert [channel["id"] for channel in orphans] == ["left-behind"]
     finally:
         await client.close()
 
 
-async def test_close_leaves_no_task_and_closes_the_websocket(fake, client):
+async def test_close_leaves_no_task_and_closes_the_websocket(fake, client, until, client_tasks):
     await client.connect()
     release = asyncio.Event()
 
@@ -231,15 +231,15 @@ async def test_close_leaves_no_task_and_closes_the_websocket(fake, client):
     client.watch("c1", blocked)
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
     await asyncio.sleep(0.05)
-    assert len(_tasks_of_the_client()) >= 2  # the websocket reader and the blocked channel
+    assert len(client_tasks()) >= 2  # the websocket reader and the blocked channel
     await client.close()
-    assert _tasks_of_the_client() == []
-    await _until(lambda: fake.sockets[-1].closed)
+    assert client_tasks() == []
+    await until(lambda: fake.sockets[-1].closed)
     with pytest.raises(RuntimeError, match="closed"):
         await client.request("GET", "/channels")
 
 
-async def test_unwatching_the_last_listener_retires_the_channel(fake, client):
+async def test_unwatching_the_last_listener_retires_the_channel(fake, client, until):
     await client.connect()
     seen: list[str] = []
 
@@ -248,23 +248,10 @@ async def test_unwatching_the_last_listener_retires_the_channel(fake, client):
 
     client.watch("c1", listener)
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
-    await _until(lambda: seen == ["1"])
+    await until(lambda: seen == ["1"])
     client.unwatch("c1", listener)
     await asyncio.sleep(0.02)
     assert client._channels == {}
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="2"))
     await asyncio.sleep(0.05)
     assert seen == ["1"]
-
-
-def _tasks_of_the_client() -> list[asyncio.Task]:
-    return [
-        task for task in asyncio.all_tasks() if "/ivr/ari/" in task.get_coro().cr_code.co_filename
-    ]
-
-
-async def _until(condition, within: float = 2.0) -> None:
-    """Poll state the code under test keeps without an event to wait on."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
