@@ -16,6 +16,8 @@ from ivr.routing.model import Leg, NoticeTerms, Tables, Tier, Window
 SEARCH_DAYS = 800
 ONE_DAY = timedelta(days=1)
 
+Interval = tuple[datetime, datetime, Window]  # start, end (UTC, end exclusive), its window
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -100,15 +102,15 @@ def decide(tables: Tables, contract: Contract | None, instant: datetime) -> Deci
         return _unidentified(tables, local, holiday, standby, technicians, rota_reason)
 
     tier, status, reasons = _applicable_tier(tables, contract, local.date())
-    closed_by_holiday = holiday is not None and tier.holidays_close
-    window = None if closed_by_holiday else _window_at(tier.week[local.weekday()], local)
-    covered = window is not None
     if holiday is not None:
-        effect = "closes" if closed_by_holiday else "does not close"
+        effect = "closes" if tier.holidays_close else "does not close"
         reasons.append(f"{holiday} {effect} {tier.id}")
+    interval = _interval_at(tables, tier, local.date(), moment)
+    covered = interval is not None
     span = next_opening = None
     if covered:
-        span = _span(zone, local.date(), window)
+        start, end, window = interval
+        span = Span(start.astimezone(zone), end.astimezone(zone))
         reasons.append(f"inside {tier.id} window {window.label}")
         ladder = (*technicians, tables.destinations.desk)
     else:
@@ -201,11 +203,10 @@ def _fallback_reason(why: str, fallback: Tier) -> str:
     return f"{why}: fallback tier {fallback.id}"
 
 
-def _window_at(windows: tuple[Window, ...], local: datetime) -> Window | None:
-    minute = local.hour * 60 + local.minute
-    for window in windows:
-        if window.start <= minute < window.end:
-            return window
+def _interval_at(tables: Tables, tier: Tier, day: date, moment: datetime) -> Interval | None:
+    for interval in _open_intervals(tables, tier, day):
+        if interval[0] <= moment < interval[1]:
+            return interval
     return None
 
 
@@ -228,13 +229,8 @@ def _on_call(tables: Tables, local: datetime, moment: datetime) -> tuple[Leg, tu
     return technicians[0], technicians, reason
 
 
-def _span(zone: ZoneInfo, day: date, window: Window) -> Span:
-    start, end = _intervals(zone, day, (window,))[0]
-    return Span(start.astimezone(zone), end.astimezone(zone))
-
-
 def _next_opening(tables: Tables, tier: Tier, local: datetime, moment: datetime) -> datetime | None:
-    for start, _ in _covered_intervals(tables, tier, local.date()):
+    for start, _, _ in _covered_intervals(tables, tier, local.date()):
         if start > moment:
             return start.astimezone(tables.hotline.zone)
     return None
@@ -257,7 +253,7 @@ def _after_covered_time(
     tables: Tables, tier: Tier, local: datetime, moment: datetime, remaining: timedelta
 ) -> datetime | None:
     """The instant when `remaining` covered time has passed since `moment`."""
-    for start, end in _covered_intervals(tables, tier, local.date()):
+    for start, end, _ in _covered_intervals(tables, tier, local.date()):
         start = max(start, moment)
         if end <= start:
             continue
@@ -277,15 +273,13 @@ def _close_of_next_business_day(tables: Tables, tier: Tier, day: date) -> dateti
     return None
 
 
-def _covered_intervals(
-    tables: Tables, tier: Tier, first_day: date
-) -> Iterator[tuple[datetime, datetime]]:
-    """The tier's covered intervals (UTC) from `first_day` on, in order."""
+def _covered_intervals(tables: Tables, tier: Tier, first_day: date) -> Iterator[Interval]:
+    """The tier's covered intervals from `first_day` on, in order."""
     for offset in range(SEARCH_DAYS):
         yield from _open_intervals(tables, tier, first_day + offset * ONE_DAY)
 
 
-def _open_intervals(tables: Tables, tier: Tier, day: date) -> tuple[tuple[datetime, datetime], ...]:
+def _open_intervals(tables: Tables, tier: Tier, day: date) -> tuple[Interval, ...]:
     windows = tier.week[day.weekday()]
     if not windows or (tier.holidays_close and tables.calendar.name_on(day) is not None):
         return ()
@@ -293,24 +287,38 @@ def _open_intervals(tables: Tables, tier: Tier, day: date) -> tuple[tuple[dateti
 
 
 @lru_cache(maxsize=16384)
-def _intervals(
-    zone: ZoneInfo, day: date, windows: tuple[Window, ...]
-) -> tuple[tuple[datetime, datetime], ...]:
-    """Local windows of one day as UTC intervals. Where a wall-clock time is ambiguous or
-    skipped (DST changes), a window starts at its earliest reading and ends at its latest."""
+def _intervals(zone: ZoneInfo, day: date, windows: tuple[Window, ...]) -> tuple[Interval, ...]:
+    """One day's windows as real-time intervals. Each edge is the first instant the local clock
+    shows that time: the clock change itself when the time is skipped, the first reading when
+    it is repeated. A window that lies wholly in a skipped hour is empty and left out."""
     midnight = datetime(day.year, day.month, day.day)
-    return tuple(
-        (
-            _wall_to_utc(zone, midnight + timedelta(minutes=window.start), min),
-            _wall_to_utc(zone, midnight + timedelta(minutes=window.end), max),
-        )
-        for window in windows
-    )
+    intervals = []
+    for window in windows:
+        start = _first_instant_showing(zone, midnight + timedelta(minutes=window.start))
+        end = _first_instant_showing(zone, midnight + timedelta(minutes=window.end))
+        if start < end:
+            intervals.append((start, end, window))
+    return tuple(intervals)
 
 
-def _wall_to_utc(zone: ZoneInfo, wall: datetime, pick: Any) -> datetime:
-    readings = (
-        wall.replace(tzinfo=zone).astimezone(UTC),
-        wall.replace(tzinfo=zone, fold=1).astimezone(UTC),
-    )
-    return pick(readings)
+def _first_instant_showing(zone: ZoneInfo, wall: datetime) -> datetime:
+    """The earliest instant (UTC) from which the local clock in `zone` shows `wall` or later."""
+    first = wall.replace(tzinfo=zone).astimezone(UTC)
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    early, late = min(first, second), max(first, second)
+    if _wall_clock(early, zone) >= wall:
+        return early
+    # `wall` is skipped: the clock shows an earlier time at `early`, a later one at `late`, and
+    # jumps in between, on a whole second.
+    low, high = int(early.timestamp()), int(late.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall_clock(datetime.fromtimestamp(middle, UTC), zone) >= wall:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
