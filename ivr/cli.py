@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "ivr.routing.cli",
     "ivr.customers.cli",
     "ivr.calls.cli",
+    "ivr.prompts.cli",
 ]
 
 
