@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from ivr.clock import clock_from_env, parse_instant
 from ivr.config import Settings
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    tables = _load_or_report(args.tables or Settings.from_env().tables_dir)
+    tables = _load_or_report(args.tables or Settings.from_env().tables_dir, sys.stderr)
     if tables is None:
         return 1
     if args.customer is not None:
@@ -71,17 +72,18 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    tables = _load_or_report(args.directory)
+    """The problems are this command's output, so they go to stdout."""
+    tables = _load_or_report(args.directory, sys.stdout)
     if tables is None:
         return 1
     print(f"{args.directory}: valid, {len(tables.tiers)} tiers, version {tables.version}")
     return 0
 
 
-def _load_or_report(directory: Path) -> Tables | None:
+def _load_or_report(directory: Path, report: TextIO) -> Tables | None:
     try:
         return load_tables(directory)
     except TablesError as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(problem, file=report)
         return None

@@ -30,11 +30,14 @@ class Contract:
 
 @dataclass(frozen=True)
 class Span:
+    """A covered window on one day: its real start and end, and its hours as the tables say."""
+
     start: datetime
     end: datetime
+    label: str  # "07:00–19:00"
 
     def to_json(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def decide(tables: Tables, contract: Contract | None, instant: datetime) -> Deci
     span = next_opening = None
     if covered:
         start, end, window = interval
-        span = Span(start.astimezone(zone), end.astimezone(zone))
+        span = Span(start.astimezone(zone), end.astimezone(zone), window.label)
         reasons.append(f"inside {tier.id} window {window.label}")
         ladder = (*technicians, tables.destinations.desk)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ivr.routing.decide import SEARCH_DAYS, Decision, Span
+from ivr.routing.decide import SEARCH_DAYS, Decision
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -45,7 +45,7 @@ def explain(decision: Decision) -> str:
 
 def _instant_text(decision: Decision, when: str) -> list[str]:
     if decision.window is not None:
-        inside = f"{when} is inside (window {window_label(decision.window)}"
+        inside = f"{when} is inside (window {decision.window.label}"
         if decision.holiday:
             inside += f"; {decision.holiday} does not close {decision.tier}"
         return [inside + ")"]
@@ -66,13 +66,6 @@ def _destination_text(decision: Decision) -> str:
     if technicians:
         text += ", then " + ", ".join(technicians)
     return text + f", then the {desk.name}"
-
-
-def window_label(span: Span) -> str:
-    end = span.end.strftime("%H:%M")
-    if end == "00:00" and span.end.date() > span.start.date():
-        end = "24:00"
-    return f"{span.start:%H:%M}–{end}"
 
 
 def _moment_text(

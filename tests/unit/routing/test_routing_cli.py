@@ -121,7 +121,7 @@ def test_tables_check_prints_one_line_per_problem(tmp_path, capsys):
     bundle = edited(default_bundle(), "rota.toml", 'order = ["anna", "marco", "lea"]', "order = []")
     bundle = edited(bundle, "holidays.toml", 'canton = "ZH"', 'canton = "ZZ"')
     assert main(["tables", "check", str(write_tables(tmp_path / "tables", bundle))]) == 1
-    lines = capsys.readouterr().err.splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("holidays.toml: canton: unknown value 'ZZ'; expected AG, AI")
     assert lines[1] == "rota.toml: rotation.order: empty: nobody would be on standby"
@@ -129,4 +129,4 @@ def test_tables_check_prints_one_line_per_problem(tmp_path, capsys):
 
 def test_tables_check_of_a_missing_directory(tmp_path, capsys):
     assert main(["tables", "check", str(tmp_path / "none")]) == 1
-    assert capsys.readouterr().err.endswith(": -: not a directory\n")
+    assert capsys.readouterr().out.endswith(": -: not a directory\n")

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from ivr.routing import Contract, decide, explain, parse_tables
-from ivr.routing.explain import window_label
 from tests.unit.routing.conftest import ZURICH, edited
 
 
@@ -72,7 +71,7 @@ def test_every_tier_at_every_boundary(tables, tier, when, covered, expected):
     assert decision.destination == ("technician" if covered else "desk")
     assert decision.notice is (not covered)
     if covered:
-        assert window_label(decision.window) == expected
+        assert decision.window.label == expected
         assert decision.window.start <= decision.at < decision.window.end
         assert decision.next_opening is None
         assert decision.notice_terms is None
@@ -365,6 +364,7 @@ def test_json_of_a_best_effort_call_has_a_null_due_time(tables):
     assert data["window"] == {
         "start": "2026-11-30T09:00:00+01:00",
         "end": "2026-11-30T12:00:00+01:00",
+        "label": "09:00–12:00",
     }
 
 
