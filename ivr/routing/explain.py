@@ -71,7 +71,7 @@ def _destination_text(decision: Decision) -> str:
 def _moment_text(
     moment: datetime, reference: datetime | None = None, *, with_year: bool = False
 ) -> str:
-    """ "Sat 28 Nov 2026 10:15"; the year only when asked or when it differs from the reference."""
+    """Like "Sat 28 Nov 2026 10:15"; the year only if asked or if not the reference's year."""
     text = f"{DAY_NAMES[moment.weekday()]} {moment.day} {MONTH_NAMES[moment.month - 1]}"
     if with_year or (reference is not None and reference.year != moment.year):
         text += f" {moment.year}"
