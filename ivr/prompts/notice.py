@@ -29,13 +29,14 @@ from ivr.prompts.speech import (
 FULL_DAY = ("00:00", "24:00")
 WHOLE_WEEK = ("mon", "sun")
 
-# (part for exactly one, part after any other number) and the grammatical gender per language
+# counted nouns: (the part said for exactly one, the part said after any other number)
 _NOUNS = {
     "franc": ("unit/franc_one", "unit/francs"),
     "rappen": ("unit/rappen_one", "unit/rappen"),
     "minute": (None, "unit/minutes"),
     "free_unit": ("unit/free_unit_one", "unit/free_units"),
 }
+# nouns whose numbers take the feminine form ("vingt et une minutes", "una unità")
 _FEMININE_NOUNS = {
     "de": {"minute", "free_unit"},
     "fr": {"minute", "free_unit"},
@@ -48,7 +49,8 @@ class NoticeFacts:
     """What the notice states, converted by the call flow from the routing decision and tables.
 
     covered: windows as (first weekday, last weekday, "HH:MM", "HH:MM"), weekdays "mon".."sun";
-    several windows over the same days are said together ("8 to 12 and 14 to 18").
+    windows over the same days are said together ("from 8 to 12 and from 14 to 18"), and
+    neighbouring days with equal hours as one range, so per-day windows are fine too.
     A fee or rate of None is not stated; zero means the intervention is not charged for it.
     free_units_left None: the count left this month is unknown and not stated.
     """

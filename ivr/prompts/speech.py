@@ -189,13 +189,12 @@ def _joiner(lang: str) -> str:
 
 
 def _italian_elisions(text: str) -> str:
-    # centottanta, milleotto stays; a trailing "tre" in a compound takes the accent (centotré)
-    text = text.replace("centootto", "centotto").replace("centoott", "centott")
-    return re.sub(r"(?<=.)tre$", "tré", text) if text != "tre" else text
+    """cento + ottanta is "centottanta"; a compound ending in "tre" takes the accent (centotré)."""
+    return re.sub(r"(?<=.)tre$", "tré", text.replace("centoott", "centott"))
 
 
 def number_prompts(n: int, lang: str, gender: Gender = "m") -> tuple[str, ...]:
-    """The number parts that say `n`: below 100 one part, then hundreds and thousands."""
+    """The parts that say `n`: thousands, hundreds, then one part for what is below 100."""
     _check_number(n)
     thousands, rest = divmod(n, 1000)
     hundreds, below = divmod(rest, 100)
