@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "ivr.customers.cli",
     "ivr.calls.cli",
     "ivr.prompts.cli",
+    "ivr.service",
 ]
 
 

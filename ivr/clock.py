@@ -1,14 +1,16 @@
 """The service's notion of "now", and parsing of instants given by people.
 
-The real clock is the default. Tests and demos may fix it with `IVR_NOW`, but only when
+The real clock is the default. Tests and demos may set it with `IVR_NOW`, but only when
 `IVR_ALLOW_FAKE_CLOCK=1` says so explicitly: a forgotten `IVR_NOW` in production would
-route every call as if it were that instant.
+route every call as if it were that instant. A set clock starts at `IVR_NOW` when the
+service starts and runs on from there, so call records keep real durations.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ivr.config import ConfigError
@@ -43,7 +45,9 @@ def clock_from_env(env: Mapping[str, str], zone: ZoneInfo) -> Clock:
             "IVR_NOW is set but IVR_ALLOW_FAKE_CLOCK=1 is not: refusing to run on a fake clock"
         )
     try:
-        instant = parse_instant(fixed, zone)
+        start = parse_instant(fixed, zone)
     except ValueError as error:
         raise ConfigError(f"IVR_NOW: {error}") from None
-    return lambda: instant
+    start = start.astimezone(UTC)  # run on in real time, not in wall-clock time across DST
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)

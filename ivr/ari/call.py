@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ivr.ari.client import (
     RESYNC_EVENT,
@@ -30,6 +30,7 @@ from ivr.ari.client import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEG_ARG = "leg"
 """appArgs of the legs we originate, so their StasisStart is not taken for a new caller."""
@@ -350,6 +351,17 @@ class Call:
 
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
+
+    async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
+        """Await work on another channel (e.g. a whisper to a second leg) while this one
+        stays up; cancel it and raise CallerHungUp if this channel hangs up first."""
+        task = asyncio.ensure_future(awaitable)
+        try:
+            if await self._first(task) is task:
+                return task.result()
+        finally:
+            task.cancel()
+        raise self._hung_up()
 
     async def close(self) -> None:
         """Destroy our bridges, hang up our legs and, if still in our application, ourselves."""

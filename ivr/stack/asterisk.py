@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -159,12 +160,9 @@ def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
 
 def ari_problem(settings: Settings) -> str:
     """Empty when ARI answers GET /asterisk/info with our credentials, else what went wrong."""
-    request = urllib.request.Request(settings.ari_url + "/asterisk/info")
-    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            response.read()
+        if ari_get(settings, "/asterisk/info") is None:
+            return "ARI answered HTTP 404 (are the res_ari modules loaded?)"
     except urllib.error.HTTPError as error:
         if error.code == 401:
             return "ARI refused our user and password (is ari-password.conf installed?)"
@@ -172,6 +170,20 @@ def ari_problem(settings: Settings) -> str:
     except (urllib.error.URLError, OSError) as error:
         return f"no connection: {getattr(error, 'reason', error)}"
     return ""
+
+
+def ari_get(settings: Settings, path: str) -> dict | None:
+    """GET an ARI resource with our credentials: its JSON, None when it does not exist (404)."""
+    request = urllib.request.Request(settings.ari_url + path)
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
 
 
 def stop(settings: Settings) -> bool:

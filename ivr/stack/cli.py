@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from ivr.config import Settings
-from ivr.stack import asterisk, processes, redis
+from ivr.stack import asterisk, processes, redis, worker
 from ivr.stack.processes import LaunchError
+from ivr.stack.setup import prepare_data
 
-COMPONENTS = ("redis", "asterisk")
+COMPONENTS = ("redis", "asterisk", "worker")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +52,10 @@ def start_components(settings: Settings, components: tuple[str, ...]) -> None:
     if "asterisk" in components:
         asterisk.start(settings, asterisk.prepare(settings))
         asterisk.wait_ready(settings)
+    if "worker" in components:
+        for line in prepare_data(settings):
+            print(line)
+        worker.start(settings)
 
 
 def run_down(args: argparse.Namespace) -> int:
@@ -67,6 +72,10 @@ def run_status(args: argparse.Namespace) -> int:
         "redis": "" if redis.answers(settings) else f"no answer at {settings.redis_url}",
         "asterisk": asterisk.ari_problem(settings),
     }
+    if not problems["asterisk"] and not asterisk.ari_get(
+        settings, f"/applications/{settings.ari_app}"
+    ):
+        problems["worker"] = f"Stasis application {settings.ari_app} not registered"
     healthy = True
     for name in COMPONENTS:
         pid = processes.running_pid(settings, name)

@@ -1,0 +1,117 @@
+"""The support hotline, as a caller lives it.
+
+1. Answer and greet, in the hotline's language (the customer's once known).
+2. Identify the caller by caller ID, else by PIN.
+3. Decide with the routing core at the current instant.
+4. Covered: connect to the technician on standby (escalation ladder, then the desk).
+5. Not covered: the cost-consequence notice; the caller continues (to the desk) or withdraws.
+6. Every hand-over to the desk carries the call's context.
+7. Whatever fails on our side, the caller goes to the desk; the record is always finished.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ivr.ari.call import Call, CallerHungUp
+from ivr.hotline import Hotline
+from ivr.record import CallLog
+from ivr.routing import Contract, decide, explain
+from ivr.steps.connect import connect_to_technician, hand_to_desk
+from ivr.steps.conversation import Conversation
+from ivr.steps.cost_notice import caller_continues
+from ivr.steps.identify import identify
+
+log = logging.getLogger(__name__)
+
+# The dialplan context that dials the desk with the X-Winet-* headers taken from the
+# inheritable WINET_* channel variables (dialplan/extensions.conf).
+DESK_FALLBACK = ("hand-to-desk", "s", 1)
+
+
+async def handle_call(call: Call, hotline: Hotline) -> None:
+    talk = Conversation(
+        call,
+        hotline,
+        CallLog(hotline.redis, call.channel_id, hotline.now),
+        hotline.tables.hotline.default_language,
+    )
+    try:
+        await call.answer()
+        await talk.record.start(
+            call.caller_number, caller_name=call.caller_name, language=talk.lang
+        )
+        await talk.say("greeting")
+        await identify(talk)
+        await decide_route(talk)
+        if talk.decision.covered or talk.decision.destination == "technician":
+            if not await connect_to_technician(talk):
+                await hand_to_desk(talk)
+        elif talk.decision.notice and not await caller_continues(talk):
+            await withdraw(talk)
+        else:
+            await hand_to_desk(talk)
+    except CallerHungUp:
+        talk.hangup_side = talk.hangup_side or "caller"
+    except Exception as error:
+        log.exception("call %s: internal error, sending the caller to the desk", call.channel_id)
+        await talk.record.event("error", error=f"{type(error).__name__}: {error}")
+        await send_to_desk_by_dialplan(talk)
+    finally:
+        await talk.record.finish(talk.outcome, talk.hangup_side, call.hangup_cause)
+
+
+async def decide_route(talk: Conversation) -> None:
+    customer = talk.caller.customer
+    contract = None
+    if customer is not None:
+        terms = customer.contract
+        contract = Contract(terms.tier, terms.valid_from, terms.valid_to)
+    decision = decide(talk.hotline.tables, contract, talk.hotline.now())
+    talk.decision = decision
+    await talk.record.update(
+        tier=decision.tier,
+        tier_name=decision.tier_name,
+        covered=decision.covered,
+        destination=decision.destination,
+        first_reaction_due=decision.first_reaction_due,
+        tables_version=decision.tables_version,
+        explanation=explain(decision),
+    )
+    await talk.record.event("decision", decision=decision.to_json())
+
+
+async def withdraw(talk: Conversation) -> None:
+    talk.outcome = "withdrawn"
+    await talk.say("withdrawn")
+    talk.hangup_side = "hotline"
+    await talk.call.hangup()
+
+
+async def send_to_desk_by_dialplan(talk: Conversation) -> None:
+    """The last resort: leave our application for the dialplan's desk hand-off.
+
+    It needs nothing but Asterisk, so it works when Redis or our own code failed.
+    """
+    if talk.call.ended:
+        return
+    talk.outcome = "desk_fallback"
+    try:
+        for name, value in talk.context_headers().items():
+            variable = "__WINET_" + name.removeprefix("X-Winet-").upper()
+            await talk.call.set_variable(variable, value)
+        await talk.call.continue_in_dialplan(*DESK_FALLBACK)
+    except Exception:
+        log.exception("call %s: could not even send it to the desk", talk.call.channel_id)
+
+
+async def rescue_orphan(call: Call, hotline: Hotline) -> None:
+    """A call found in our application with nobody handling it (e.g. after a worker crash)."""
+    talk = Conversation(
+        call,
+        hotline,
+        CallLog(hotline.redis, call.channel_id, hotline.now),
+        hotline.tables.hotline.default_language,
+    )
+    await talk.record.event("orphan", detail="found unhandled after a reconnect")
+    await send_to_desk_by_dialplan(talk)

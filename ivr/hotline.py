@@ -1,0 +1,85 @@
+"""What one worker knows while it runs: its settings, Redis, the clock and the live tables.
+
+The routing tables are parsed once and replaced as a whole when an admin publishes a new
+version (a Redis notification), never re-read per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ivr.clock import Clock
+from ivr.config import Settings
+from ivr.prompts.catalogue import Catalogue
+from ivr.routing import Tables, TablesError, load_tables, parse_tables
+from ivr.store import tables as table_versions
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_SECONDS = 2.0
+
+
+@dataclass
+class Hotline:
+    settings: Settings
+    redis: Redis
+    clock: Clock
+    tables: Tables
+    catalogue: Catalogue
+    pin_key: bytes
+    tables_source: str = "repository"
+    published_version: int | None = None
+    _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tables.zone)
+
+    async def load_published_tables(self) -> None:
+        """Switch to the active published version, if there is one and it is valid."""
+        active = await table_versions.active_tables(self.redis)
+        if active is None:
+            return
+        version, bundle = active
+        if version == self.published_version:
+            return
+        try:
+            self.tables = parse_tables(bundle)
+        except TablesError as error:
+            log.error(
+                "published tables version %s invalid, keeping the current: %s", version, error
+            )
+            return
+        self.published_version = version
+        self.tables_source = f"published version {version}"
+        log.info("routing tables: %s (%s)", self.tables_source, self.tables.version)
+
+    def watch_tables(self) -> None:
+        """Reload the tables whenever a new version is published, until `stop_watching`."""
+        self._watcher = asyncio.create_task(self._watch(), name="watch-tables")
+
+    async def stop_watching(self) -> None:
+        if self._watcher:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                async with table_versions.watch_tables(self.redis) as changes:
+                    await self.load_published_tables()  # anything published while away
+                    async for _version in changes:
+                        await self.load_published_tables()
+            except (RedisError, OSError) as error:
+                log.warning("lost the tables notifications (%s); resubscribing", error)
+                await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+
+def repository_tables(settings: Settings) -> Tables:
+    """The tables in the configured folder: the start-up default before any is published."""
+    return load_tables(settings.tables_dir)

@@ -1,0 +1,112 @@
+"""`ivr serve`: the IVR worker. It connects to ARI and runs the call flow for every call.
+
+It refuses to start on a broken prompt catalogue or broken routing tables (a caller must
+never hear a missing prompt), and otherwise keeps running through faults: Redis down (calls
+go to the desk), ARI down (it reconnects; meanwhile the dialplan sends calls to the desk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from redis.exceptions import RedisError
+
+from ivr import store
+from ivr.ari.app import StasisApp
+from ivr.ari.client import AriClient, AriUnavailable
+from ivr.clock import clock_from_env
+from ivr.config import Settings
+from ivr.flow import handle_call, rescue_orphan
+from ivr.hotline import Hotline, repository_tables
+from ivr.prompts.catalogue import load_catalogue
+from ivr.prompts.check import check_catalogue
+from ivr.routing import TablesError
+
+log = logging.getLogger("ivr.service")
+
+DRAIN_SECONDS = 30.0  # calls in progress may finish this long after a stop is asked
+
+
+class StartupError(Exception):
+    """The worker must not take calls; the message says what to fix."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the IVR worker (the Stasis application)")
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=os.environ.get("IVR_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(serve(Settings.from_env()))
+    except StartupError as error:
+        print(f"ivr serve: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    hotline = await start_hotline(settings)
+    app = StasisApp(
+        AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app),
+        lambda call: handle_call(call, hotline),
+        on_orphan=lambda call: rescue_orphan(call, hotline),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await connect(app)
+    log.info("taking calls for Stasis application %s", settings.ari_app)
+    await stop.wait()
+    log.info("stopping: %d call(s) in progress may finish", app.active_calls)
+    await app.stop(drain_timeout=DRAIN_SECONDS)
+    await hotline.stop_watching()
+    await hotline.redis.aclose()
+
+
+async def start_hotline(settings: Settings) -> Hotline:
+    try:
+        tables = repository_tables(settings)
+    except TablesError as error:
+        raise StartupError(
+            f"the routing tables in {settings.tables_dir} are invalid:\n{error}"
+        ) from None
+    tier_names = {tier.id: tier.name for tier in tables.tiers.values()}
+    problems = await asyncio.to_thread(check_catalogue, settings, tier_names)
+    if problems:
+        raise StartupError("the prompt catalogue is not usable:\n  " + "\n  ".join(problems))
+    hotline = Hotline(
+        settings=settings,
+        redis=store.connect(settings),
+        clock=clock_from_env(os.environ, tables.zone),
+        tables=tables,
+        catalogue=await asyncio.to_thread(load_catalogue, settings.prompts_dir),
+        pin_key=settings.pin_key,
+    )
+    try:
+        await hotline.redis.ping()  # opens the first connection before the first call
+        await hotline.load_published_tables()
+    except (RedisError, OSError) as error:
+        log.error("Redis does not answer (%s): calls go to the desk until it does", error)
+    hotline.watch_tables()
+    return hotline
+
+
+async def connect(app: StasisApp) -> None:
+    """Wait for ARI as long as it takes; the dialplan sends calls to the desk meanwhile."""
+    while True:
+        try:
+            await app.start(within=10.0)
+            return
+        except AriUnavailable as error:
+            log.warning("ARI is not reachable yet (%s); still trying", error)

@@ -1,0 +1,1 @@
+"""The steps of the call flow (`ivr/flow.py`), one behaviour per module."""
