@@ -35,7 +35,9 @@ SIP_HOST = "127.0.0.1"
 FIRST_PHONE_PORT = 5070
 RTP_BASE_PORT = 40000
 RTP_PORTS_PER_PHONE = 100
-MAX_CALLS = 64
+# The pjsua2 wheel is built with PJSUA_MAX_CALLS = 4: beyond 4 calls at once in this agent,
+# pjsua itself answers 486 Busy Here (no `incoming` event). Load needs SIPp on both ends.
+MAX_CALLS = 4
 POLL_MS = 5
 RECORDER_CLOSE_SECONDS = 3.0
 
@@ -146,6 +148,21 @@ class Agent:
         calls = [c for c in self.calls.values() if phone is None or c.phone.name == phone]
         for call in calls:
             call.hang_up()
+        return {"calls": [call.label for call in calls]}
+
+    def cmd_reoffer(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Send a re-INVITE or an UPDATE with a new offer on the phone's answered calls."""
+        method = command["method"]
+        if method not in ("INVITE", "UPDATE"):
+            raise ValueError(f"method must be INVITE or UPDATE, not {method!r}")
+        phone = self.phone(command["phone"])
+        calls = [c for c in self.calls.values() if c.phone is phone and c.answered]
+        for call in calls:
+            param = pj.CallOpParam(True)
+            if method == "INVITE":
+                call.reinvite(param)
+            else:
+                call.update(param)
         return {"calls": [call.label for call in calls]}
 
     def cmd_reset(self, command: dict[str, Any]) -> dict[str, Any]:

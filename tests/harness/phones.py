@@ -112,6 +112,17 @@ class PhoneEvent:
         return self.data[key]
 
 
+@dataclass(frozen=True)
+class RecordedCall:
+    call: str
+    answered: bool
+    hung_up_by: str  # "local" (this phone) or "remote"
+    status: int
+    connected_seconds: float
+    recording: Path | None  # None when no media ever flowed
+    events: list[PhoneEvent]
+
+
 @dataclass
 class _Waiter:
     matches: Callable[[list[PhoneEvent]], PhoneEvent | None]
@@ -186,6 +197,10 @@ class Phones:
     def pid(self) -> int:
         return self._process.pid
 
+    def uri(self, name: str) -> str:
+        """The SIP URI that reaches phone `name` directly, as Asterisk dials it."""
+        return f"sip:{name}@127.0.0.1:{self.phones[self._known(name)]}"
+
     # -- commands ------------------------------------------------------------------------
 
     async def configure(self, name: str, **settings: Any) -> Behaviour:
@@ -223,6 +238,46 @@ class Phones:
         """Hang up the calls of one phone (or of all); returns the calls' labels."""
         reply = await self._request("hangup", phone=self._known(name) if name else None)
         return reply["calls"]
+
+    async def reoffer(self, name: str, method: str = "INVITE") -> list[str]:
+        """Make `name` send a re-INVITE (or an UPDATE) on its answered calls."""
+        reply = await self._request("reoffer", phone=self._known(name), method=method)
+        return reply["calls"]
+
+    async def record_call(
+        self,
+        to: str,
+        *,
+        caller_id: str | None,
+        dtmf: Iterable[tuple[float, str]] = (),
+        hangup_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        within: float = 120.0,
+        phone: str = "caller",
+    ) -> RecordedCall:
+        """Call `to` from a pjsua2 phone, send DTMF, and record what it hears until the end.
+
+        Returns once the call is over (either side hung up), with the WAV.
+        """
+        call = await self.dial(
+            phone,
+            to,
+            caller_id=caller_id,
+            headers=headers,
+            dtmf=dtmf,
+            hangup_after=hangup_after,
+            record=True,
+        )
+        end = await self.wait_for(phone, "disconnected", call=call, timeout=within)
+        return RecordedCall(
+            call=call,
+            answered=end["answered"],
+            hung_up_by=end["by"],
+            status=end["status"],
+            connected_seconds=end["connected_seconds"],
+            recording=Path(end["recording"]) if end["recording"] else None,
+            events=self.events(phone, call=call),
+        )
 
     async def reset(self) -> None:
         """Between tests: hang up every call, default behaviours, forget all events."""

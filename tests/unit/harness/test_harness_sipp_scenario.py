@@ -1,0 +1,191 @@
+"""The SIPp scenario, the inject file and the reading of SIPp's logs, without running SIPp."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from tests.harness import sipp
+from tests.harness.sipp import DtmfBatch, LogEvent, Scenario, SipTarget
+
+TARGET = SipTarget.parse("sip:0800100200@127.0.0.1:5060")
+
+
+def scenario(tmp_path: Path, **options: object) -> ElementTree.Element:
+    settings = {"hangup_after": None, "cancel_after": 30.0, "extra_headers": {}, **options}
+    batches = settings.pop("batches", [])
+    return ElementTree.fromstring(Scenario(TARGET, batches, **settings).xml(tmp_path).encode())
+
+
+def invite_text(root: ElementTree.Element) -> str:
+    return next(s.text for s in root.iter("send") if s.text.strip().startswith("INVITE"))
+
+
+def test_every_jump_lands_on_a_label(tmp_path: Path) -> None:
+    root = scenario(tmp_path, batches=[DtmfBatch(1.0, "123456#"), DtmfBatch(5.0, "1")])
+    labels = {label.get("id") for label in root.iter("label")}
+    targets = {
+        element.get(attribute)
+        for element in root.iter()
+        for attribute in ("next", "ontimeout")
+        if element.get(attribute)
+    }
+    assert targets <= labels
+    assert {"far_end_bye", "cancel", "rejected", "ended"} <= targets
+
+
+def test_the_invite_has_no_empty_header_line_and_offers_pcmu_with_telephone_events(
+    tmp_path: Path,
+) -> None:
+    invite = invite_text(scenario(tmp_path, extra_headers={"X-Winet-Test": "yes"})).strip()
+    headers, body = invite.split("\n\n")
+    assert "" not in headers.splitlines()
+    assert "X-Winet-Test: yes" in headers.splitlines()
+    assert "[field3]" in headers.splitlines()  # P-Asserted-Identity or Privacy: id
+    assert headers.startswith("INVITE sip:0800100200@127.0.0.1:5060 SIP/2.0")
+    assert "m=audio [media_port] RTP/AVP 0 101" in body
+    assert "a=rtpmap:101 telephone-event/8000" in body
+
+
+def test_dtmf_batches_are_played_from_pcaps_made_for_their_offsets(tmp_path: Path) -> None:
+    root = scenario(tmp_path, batches=[DtmfBatch(2.0, "42"), DtmfBatch(6.5, "#")])
+    plays = [e.get("play_pcap_audio") for e in root.iter("exec")]
+    assert plays == [
+        str(tmp_path / "dtmf-42-at-2000ms.pcap"),
+        str(tmp_path / "dtmf-h-at-6500ms.pcap"),
+    ]
+    assert all(Path(play).exists() for play in plays)
+    due = [test.get("value") for test in root.iter("test")]
+    assert due == ["2000", "6500"]
+
+
+def test_hanging_up_sends_a_bye_at_its_offset(tmp_path: Path) -> None:
+    root = scenario(tmp_path, hangup_after=12.5)
+    assert [test.get("value") for test in root.iter("test")] == ["12500"]
+    assert any(s.text.strip().startswith("BYE [next_url]") for s in root.iter("send"))
+
+
+def test_without_a_hang_up_the_caller_waits_for_the_far_end(tmp_path: Path) -> None:
+    root = scenario(tmp_path)
+    assert not list(root.iter("test"))
+    final_wait = [r for r in root.iter("recv") if r.get("request") == "BYE"]
+    assert final_wait and all(r.get("next") == "far_end_bye" for r in final_wait)
+
+
+def test_every_response_to_the_invite_carries_the_cancel_timeout(tmp_path: Path) -> None:
+    root = scenario(tmp_path, cancel_after=7)
+    ringing = [r for r in root.iter("recv") if r.get("timeout") == "7000"]
+    statuses = {int(r.get("response")) for r in ringing}
+    assert {100, 180, 183, 200, 486, 603} <= statuses
+    assert {r.get("ontimeout") for r in ringing} == {"cancel"}
+
+
+def test_overlapping_dtmf_batches_are_refused() -> None:
+    with pytest.raises(ValueError, match="starts before '123456#'"):
+        sipp._batches([(1.0, "123456#"), (2.0, "1")])
+    assert sipp._batches([(5, "1"), (1, "42")]) == [DtmfBatch(1.0, "42"), DtmfBatch(5.0, "1")]
+
+
+def test_a_hang_up_before_the_last_dtmf_is_refused() -> None:
+    with pytest.raises(ValueError, match="comes before the DTMF"):
+        Scenario(TARGET, [DtmfBatch(3.0, "1")], hangup_after=2, cancel_after=30, extra_headers={})
+
+
+def test_a_header_that_would_break_the_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="bad SIP header"):
+        Scenario(TARGET, [], hangup_after=None, cancel_after=30, extra_headers={"X-A": "1\r\nB: 2"})
+
+
+def test_caller_ids_become_inject_rows_and_withheld_numbers_anonymous() -> None:
+    rows = sipp._inject_file(["+41441234567", None]).splitlines()
+    assert rows == [
+        "SEQUENTIAL",
+        "+41441234567;+41441234567;127.0.0.1;P-Asserted-Identity: <sip:+41441234567@127.0.0.1>",
+        "anonymous;Anonymous;anonymous.invalid;Privacy: id",
+    ]
+    with pytest.raises(ValueError, match="caller ID"):
+        sipp._inject_file(["044 123;45"])
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("sip:0800100200@127.0.0.1:5060", SipTarget("0800100200", "127.0.0.1", 5060)),
+        ("sip:tech-anna@127.0.0.1", SipTarget("tech-anna", "127.0.0.1", 5060)),
+    ],
+)
+def test_sip_targets_parse(uri: str, expected: SipTarget) -> None:
+    assert SipTarget.parse(uri) == expected
+
+
+def test_a_target_that_is_no_sip_uri_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a SIP URI"):
+        SipTarget.parse("0800100200")
+
+
+def test_log_lines_are_read_with_their_call_and_time() -> None:
+    text = (
+        "winet 3 invite sip:x@127.0.0.1:5060 @2026-11-26\t04:08:16.514148\t1795666096.514148\n"
+        "2026-11-26 04:08:16 some other SIPp line\n"
+        "winet 3 final 486 @2026-11-26\t04:08:16.600000\t1795666096.600000\n"
+    )
+    assert sipp.parse_log(text) == [
+        LogEvent(3, "invite", "sip:x@127.0.0.1:5060", 1795666096.514148),
+        LogEvent(3, "final", "486", 1795666096.6),
+    ]
+
+
+def events(*items: tuple[str, str, float]) -> list[LogEvent]:
+    return [LogEvent(1, name, detail, time) for name, detail, time in items]
+
+
+def test_an_answered_call_that_the_far_end_ends() -> None:
+    result = sipp._call_result(
+        events(
+            ("invite", "sip:x", 100.0),
+            ("provisional", "180", 100.1),
+            ("final", "200", 100.5),
+            ("answered", "-", 100.5),
+            ("dtmf", "123#", 102.5),
+            ("bye_received", "-", 110.5),
+            ("ended", "-", 110.5),
+        ),
+        0,
+        "",
+        "",
+    )
+    assert result.answered and result.completed
+    assert (result.status, result.provisional, result.hangup_by) == (200, [180], "far_end")
+    assert result.setup_seconds == pytest.approx(0.5)
+    assert result.talk_seconds == pytest.approx(10.0)
+    assert result.dtmf_sent == [(2.0, "123#")]
+
+
+def test_a_call_cancelled_while_ringing() -> None:
+    result = sipp._call_result(
+        events(
+            ("invite", "sip:x", 100.0),
+            ("provisional", "180", 100.1),
+            ("cancel", "-", 130.1),
+            ("final", "487", 130.2),
+            ("ended", "-", 130.2),
+        ),
+        0,
+        "",
+        "",
+    )
+    assert not result.answered and result.cancelled
+    assert (result.status, result.hangup_by, result.talk_seconds) == (487, None, None)
+
+
+def test_sipp_statistics_give_the_final_counts() -> None:
+    csv = (
+        "StartTime;SuccessfulCall(P);SuccessfulCall(C);FailedCall(P);FailedCall(C);\n"
+        "x;1;1;0;0;\n"
+        "y;3;49;1;1;\n"
+    )
+    assert sipp._final_counts(csv) == (49, 1)
+    with pytest.raises(sipp.SippError, match="no statistics"):
+        sipp._final_counts("")
