@@ -5,8 +5,9 @@ resyncs: channels it was following that are gone get a synthetic `ChannelDestroy
 still there get an `AriResync` event (so their owner can re-check what it may have missed),
 and channels in our Stasis application that nobody follows go to `on_orphan`.
 
-Events are delivered in order per channel: each followed channel has its own queue and task,
-so a slow listener on one channel never delays another.
+Events are delivered in order per channel: each followed channel has its own queue, and a
+listener that awaits gets a task of its channel's own, so a slow listener on one channel never
+delays another. Listeners that do not await run straight from the reader, without a task hop.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import inspect
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -119,19 +120,14 @@ def synthetic_hangup(channel_id: str) -> Event:
 
 
 class _ChannelEvents:
-    """The ordered event queue of one channel and the task that delivers it."""
+    """The listeners of one channel, and its events waiting behind a listener that awaits."""
 
-    __slots__ = ("listeners", "pending", "task", "wake")
+    __slots__ = ("listeners", "pending", "task")
 
     def __init__(self) -> None:
         self.listeners: list[Listener] = []
         self.pending: deque[Event] = deque()
         self.task: asyncio.Task[None] | None = None
-        self.wake: asyncio.Future[None] | None = None
-
-    def nudge(self) -> None:
-        if self.wake is not None and not self.wake.done():
-            self.wake.set_result(None)
 
 
 class AriClient:
@@ -164,6 +160,8 @@ class AriClient:
         self._headers = {"Authorization": basic_auth_header(user, password)}
         self._session = session
         self._owns_session = session is None
+        # A session of our own carries the header and timeout; a lent one gets them per call.
+        self._per_request_headers = None if session is None else self._headers
         self._heartbeat = heartbeat
         self._backoff_min, self._backoff_max = backoff
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
@@ -242,7 +240,7 @@ class AriClient:
                 self.base_url + path,
                 params=_query(params) if params else None,
                 json=body,
-                headers=self._headers,
+                headers=self._per_request_headers,
                 timeout=self._timeout,
             ) as response:
                 status = response.status
@@ -257,7 +255,7 @@ class AriClient:
         if self._closed:
             raise RuntimeError("this AriClient is closed")
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
         return self._session
 
     # -- following channels ------------------------------------------------------------------
@@ -274,18 +272,25 @@ class AriClient:
         if entry is None or listener not in entry.listeners:
             return
         entry.listeners.remove(listener)
-        if entry.listeners:
-            return
-        if entry.task is None:
-            del self._channels[channel_id]
-        else:
-            entry.nudge()  # the delivery task finishes its queue, then retires
+        self._retire_if_unwatched(channel_id, entry)
 
     def is_watched(self, channel_id: str) -> bool:
         entry = self._channels.get(channel_id)
         return entry is not None and bool(entry.listeners)
 
+    def _retire_if_unwatched(self, channel_id: str, entry: _ChannelEvents) -> None:
+        if entry.listeners or entry.task is not None:
+            return
+        if self._channels.get(channel_id) is entry:
+            del self._channels[channel_id]
+
     def _dispatch(self, event: Event) -> None:
+        """Deliver at once when the channel is idle; else queue behind its busy listener.
+
+        Listeners that return nothing run right here, in the reader; the first one that
+        returns an awaitable gets a task of its channel's own, which then also delivers the
+        channel's later events, in order, until the queue is empty.
+        """
         channel_id = channel_id_of(event)
         if channel_id is None:
             self._application_event(event)
@@ -295,36 +300,49 @@ class AriClient:
             if event["type"] not in ("StasisStart", ORPHAN_EVENT):
                 return  # nobody follows this channel
             entry = self._channels[channel_id] = _ChannelEvents()
-        entry.pending.append(event)
-        if entry.task is None:
-            entry.task = asyncio.create_task(self._deliver(channel_id, entry))
-        else:
-            entry.nudge()
+        if entry.task is not None:
+            entry.pending.append(event)
+            return
+        targets = self._targets(entry, event)
+        for listener, arg in targets:
+            result = _call(listener, arg)
+            if result is not None:
+                entry.task = asyncio.create_task(
+                    self._deliver_later(channel_id, entry, result, targets)
+                )
+                return
+        self._retire_if_unwatched(channel_id, entry)
 
-    async def _deliver(self, channel_id: str, entry: _ChannelEvents) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            while entry.pending:
-                await self._deliver_one(entry, entry.pending.popleft())
-            if not entry.listeners:
-                break
-            entry.wake = loop.create_future()
-            await entry.wake
-            entry.wake = None
+    async def _deliver_later(
+        self,
+        channel_id: str,
+        entry: _ChannelEvents,
+        started: Awaitable[None],
+        targets: Iterator[tuple[Callable[[Any], Any], Any]],
+    ) -> None:
+        """Finish the event whose listener awaits, then the events that queued behind it."""
+        await _finish(started)
+        for listener, arg in targets:
+            await _finish(_call(listener, arg))
+        while entry.pending:
+            for listener, arg in self._targets(entry, entry.pending.popleft()):
+                await _finish(_call(listener, arg))
         entry.task = None
-        if self._channels.get(channel_id) is entry:
-            del self._channels[channel_id]
+        self._retire_if_unwatched(channel_id, entry)
 
-    async def _deliver_one(self, entry: _ChannelEvents, event: Event) -> None:
+    def _targets(
+        self, entry: _ChannelEvents, event: Event
+    ) -> Iterator[tuple[Callable[[Any], Any], Any]]:
+        """Who gets an event, in order; lazy, so a listener that on_stasis_start adds counts."""
         kind = event["type"]
         if kind == ORPHAN_EVENT:
             if not entry.listeners and self.on_orphan is not None:
-                await _call(self.on_orphan, event["channel"], "on_orphan")
+                yield self.on_orphan, event["channel"]
             return
         if kind == "StasisStart" and self.on_stasis_start is not None:
-            await _call(self.on_stasis_start, event, "on_stasis_start")
+            yield self.on_stasis_start, event
         for listener in tuple(entry.listeners):
-            await _call(listener, event, kind)
+            yield listener, event
 
     def _application_event(self, event: Event) -> None:
         if event["type"] == "ApplicationReplaced":
@@ -339,7 +357,7 @@ class AriClient:
         while True:
             try:
                 ws = await self._require_session().ws_connect(
-                    url, params=params, headers=self._headers, heartbeat=self._heartbeat
+                    url, params=params, headers=self._per_request_headers, heartbeat=self._heartbeat
                 )
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 self._last_error = _describe(error)
@@ -416,14 +434,23 @@ class AriClient:
                 self._dispatch({"type": ORPHAN_EVENT, "channel": channel})
 
 
-async def _call(listener: Callable[[Any], Awaitable[None] | None], arg: Any, what: str) -> None:
-    """Run one listener; its failure is logged and never stops the channel's other events."""
+def _call(listener: Callable[[Any], Any], arg: Any) -> Awaitable[None] | None:
+    """Run one listener; what it returns to be awaited, if anything. A failure is logged."""
     try:
         result = listener(arg)
-        if inspect.isawaitable(result):
-            await result
     except Exception:
-        log.exception("ARI listener failed on %s", what)
+        log.exception("ARI event listener %r failed", listener)
+        return None
+    return result if inspect.isawaitable(result) else None
+
+
+async def _finish(awaitable: Awaitable[None] | None) -> None:
+    if awaitable is None:
+        return
+    try:
+        await awaitable
+    except Exception:
+        log.exception("ARI event listener failed")
 
 
 def _query(params: Mapping[str, QueryValue]) -> dict[str, str | int | float]:
