@@ -1,8 +1,9 @@
 """Smoke test of the harness against the real Asterisk: SIPp into the support number, no IVR
 worker connected, so the fail-open dialplan hands the call to the desk phone.
 
-Needs Asterisk (started here if it is not running) and no worker on the `winet-hotline` app.
-Run under the e2e lock.
+Needs Asterisk (started here if it is not running) and no worker on the `winet-hotline` app:
+the hotline's own worker (`./hotline up`) is stopped, as the end-to-end tests do, and the
+`before_worker` mark runs this test before those tests start theirs. Run under the e2e lock.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Callable
 import pytest
 
 from ivr.config import Settings
-from ivr.stack import asterisk
+from ivr.stack import asterisk, processes
 from ivr.stack.cli import start_components
+from ivr.stack.processes import LaunchError
 from tests.harness.phones import Phones
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.before_worker]
 
 CALLER_ID = "+41441234567"
 
@@ -24,13 +26,16 @@ CALLER_ID = "+41441234567"
 @pytest.fixture(scope="module")
 def asterisk_without_worker() -> Settings:
     settings = Settings.from_env()
-    if asterisk.ari_problem(settings):
+    try:
         start_components(settings, ("asterisk",))
-    apps = asterisk.cli(settings, "ari show apps")
-    if settings.ari_app in apps.split():
+    except LaunchError as error:
+        pytest.fail(f"Asterisk could not start: {error}", pytrace=False)
+    if processes.stop(settings, "worker"):
+        print("\nstopped the hotline's IVR worker for the tests; ./hotline up restarts it")
+    if asterisk.ari_get(settings, f"/applications/{settings.ari_app}") is not None:
         pytest.fail(
-            f"an IVR worker is connected to the Stasis app {settings.ari_app!r}: the fail-open "
-            "smoke test needs it stopped",
+            f"an IVR worker not started by the launcher is connected to {settings.ari_app!r}: "
+            "the fail-open smoke test needs it stopped",
             pytrace=False,
         )
     return settings
