@@ -160,7 +160,7 @@ class AriClient:
         self._headers = {"Authorization": basic_auth_header(user, password)}
         self._session = session
         self._owns_session = session is None
-        # A session of our own carries the header and timeout; a lent one gets them per call.
+        # A session of our own carries the header; a lent one gets it with every request.
         self._per_request_headers = None if session is None else self._headers
         self._heartbeat = heartbeat
         self._backoff_min, self._backoff_max = backoff
