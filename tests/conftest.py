@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.redis"]
+pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]

@@ -62,6 +62,8 @@ def prepare(settings: Settings) -> Layout:
     where = layout(settings)
     if where.command[0] == "chroot":
         extract_root(settings, rootfs_tarball(settings))
+        # the machine's own name must resolve inside the root as it does outside
+        shutil.copyfile("/etc/hosts", settings.asterisk_root / "etc/hosts")
     else:
         _prepare_host_etc(settings, where.etc_dir)
     install_config(settings, where.etc_dir)
@@ -172,9 +174,14 @@ def ari_problem(settings: Settings) -> str:
     return ""
 
 
-def ari_get(settings: Settings, path: str) -> dict | None:
+def ari_get(settings: Settings, path: str) -> dict | list | None:
     """GET an ARI resource with our credentials: its JSON, None when it does not exist (404)."""
-    request = urllib.request.Request(settings.ari_url + path)
+    return ari_request(settings, "GET", path)
+
+
+def ari_request(settings: Settings, method: str, path: str) -> dict | list | None:
+    """One ARI request from synchronous code (the launcher, test set-up): JSON or None (404)."""
+    request = urllib.request.Request(settings.ari_url + path, method=method)
     token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     try:

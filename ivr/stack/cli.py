@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     commands.add_parser("status", help="what runs and answers").set_defaults(run=run_status)
 
+    setup = commands.add_parser(
+        "setup", help="build prompts, publish the tables if none are, load demo customers"
+    )
+    setup.add_argument("--no-demo", dest="demo", action="store_false", help="no demo customers")
+    setup.set_defaults(run=run_setup)
+
     restart = commands.add_parser("restart", help="stop and start one component")
     restart.add_argument("component", choices=COMPONENTS)
     restart.set_defaults(run=run_restart)
@@ -56,6 +62,16 @@ def start_components(settings: Settings, components: tuple[str, ...]) -> None:
         for line in prepare_data(settings):
             print(line)
         worker.start(settings)
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    try:
+        for line in prepare_data(Settings.from_env(), demo=args.demo):
+            print(line)
+    except LaunchError as error:
+        print(f"ivr stack setup: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_down(args: argparse.Namespace) -> int:

@@ -83,16 +83,16 @@ async def _ring_technician(talk: Conversation, leg: Leg, whisper: tuple[str, ...
             raise
         key = None
     if key == ACCEPT_KEY:
-        await talk.record.event("leg", kind=leg.kind, id=leg.id, result="accepted")
+        await talk.record.event("leg", role=leg.kind, id=leg.id, result="accepted")
         return answered
     result = "declined" if key else "not_accepted"
-    await talk.record.event("leg", kind=leg.kind, id=leg.id, result=result)
+    await talk.record.event("leg", role=leg.kind, id=leg.id, result=result)
     await answered.hangup()
     return None
 
 
 async def _dial(talk: Conversation, leg: Leg) -> Call | None:
-    await talk.record.event("leg", kind=leg.kind, id=leg.id, result="ringing", dial=leg.dial)
+    await talk.record.event("leg", role=leg.kind, id=leg.id, result="ringing", dial=leg.dial)
     try:
         return await talk.call.dial(
             leg.dial,
@@ -101,7 +101,7 @@ async def _dial(talk: Conversation, leg: Leg) -> Call | None:
             headers=talk.context_headers(),
         )
     except DialFailed as failure:
-        await talk.record.event("leg", kind=leg.kind, id=leg.id, result=failure.reason)
+        await talk.record.event("leg", role=leg.kind, id=leg.id, result=failure.reason)
         return None
 
 
@@ -111,7 +111,7 @@ async def _stay_connected(talk: Conversation, other: Call, leg: Leg) -> None:
     await talk.record.update(
         bridged_to=leg.id, bridged_kind=leg.kind, bridged_at=talk.hotline.now()
     )
-    await talk.record.event("bridged", kind=leg.kind, id=leg.id)
+    await talk.record.event("bridged", role=leg.kind, id=leg.id)
     ended = await bridge.wait_hangup()
     talk.hangup_side = "caller" if ended is talk.call else leg.kind
 

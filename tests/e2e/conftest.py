@@ -1,0 +1,184 @@
+"""The real stack for end-to-end tests: Asterisk 22 and Redis from the launcher, the prompts
+built, and an IVR worker running with a set clock against a Redis database of its own.
+
+The worker is the real `ivr serve` in a subprocess. The dialplan sends the support number to
+the Stasis application `winet-hotline`, so a hotline worker started by `./hotline up` is
+stopped for the test session (start it again with `./hotline up`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from ivr import store
+from ivr.config import REPO_DIR, Settings
+from ivr.prompts.installed import sound_path
+from ivr.stack import asterisk, processes
+from ivr.stack.cli import start_components
+from ivr.stack.processes import LaunchError
+from ivr.stack.setup import prepare_data
+from ivr.store import calls
+
+# Saturday 28 Nov 2026, 10:15 in Zurich: premium and pro-plus are covered, pro, basic-plus and
+# basic are not. Every e2e call is routed at this instant (the worker's clock runs on from it).
+SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
+TEST_REDIS_DB = 1
+
+
+class Worker:
+    """`ivr serve` in a subprocess, with its clock set; stopped and started by the tests."""
+
+    def __init__(self, settings: Settings, now: str, work_dir: Path, **env: str) -> None:
+        self.settings = settings
+        self.now = now
+        self.log = work_dir / "worker.log"
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "IVR_REDIS_URL": self.settings.redis_url,
+            "IVR_ALLOW_FAKE_CLOCK": "1",
+            "IVR_NOW": self.now,
+            "IVR_LOG_LEVEL": "DEBUG",
+            **self.env,
+        }
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ivr", "serve"],
+                env=env,
+                cwd=REPO_DIR,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while not app_registered(self.settings):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"the IVR worker did not start:\n{self.log_text()}", pytrace=False)
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> Settings:
+    """Asterisk and Redis up (started when needed), prompts built, a clean test database."""
+    base = Settings.from_env()
+    settings = dataclasses.replace(base, redis_url=_with_db(base.redis_url, TEST_REDIS_DB))
+    try:
+        start_components(settings, ("redis", "asterisk"))
+        if processes.stop(settings, "worker"):
+            print("\nstopped the hotline's IVR worker for the tests; ./hotline up restarts it")
+        _flush(settings)
+        prepare_data(settings)
+    except LaunchError as error:
+        pytest.fail(f"the end-to-end stack could not start: {error}", pytrace=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def worker(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """`ivr serve` with its clock set to SATURDAY_MORNING, for the whole session."""
+    handle = Worker(stack_settings, SATURDAY_MORNING, tmp_path_factory.mktemp("worker"))
+    handle.start()
+    yield handle
+    handle.stop()
+
+
+@pytest_asyncio.fixture
+async def redis(stack_settings: Settings) -> AsyncIterator[Redis]:
+    """The test database, reset to the repository's tables and the demo customers."""
+    client = store.connect(stack_settings)
+    await client.flushdb()
+    await asyncio.to_thread(prepare_data, stack_settings)
+    yield client
+    await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def clean_asterisk(stack_settings: Settings) -> AsyncIterator[None]:
+    """No channel or bridge left over from an earlier test, and none left by this one."""
+    await asyncio.to_thread(hang_up_everything, stack_settings)
+    yield
+    await asyncio.to_thread(hang_up_everything, stack_settings)
+
+
+def app_registered(settings: Settings) -> bool:
+    return asterisk.ari_get(settings, f"/applications/{settings.ari_app}") is not None
+
+
+def prompt_seconds(settings: Settings, lang: str, *prompt_ids: str) -> float:
+    """How long the installed prompts last (8 kHz, 16-bit: 16000 bytes a second)."""
+    return sum(
+        sound_path(settings.sounds_dir, lang, prompt_id).stat().st_size / 16000
+        for prompt_id in prompt_ids
+    )
+
+
+def hang_up_everything(settings: Settings) -> None:
+    asterisk.cli(settings, "channel request hangup all")
+    deadline = time.monotonic() + 5
+    while asterisk.ari_get(settings, "/channels") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for bridge in asterisk.ari_get(settings, "/bridges") or []:
+        asterisk.ari_request(settings, "DELETE", f"/bridges/{bridge['id']}")
+
+
+async def wait_for_record(
+    redis: Redis, *, ended: bool = True, within: float = 20.0, caller: str | None = None
+) -> calls.CallRecord:
+    """The newest call record (of `caller`, if given), once it has ended."""
+    deadline = time.monotonic() + within
+    while True:
+        for summary in await calls.list_calls(redis, limit=5):
+            if caller and summary.get("caller_number") != caller:
+                continue
+            if not ended or summary.get("ended_at"):
+                return await calls.get_call(redis, summary["call_id"])
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {'ended ' if ended else ''}call record within {within} s")
+        await asyncio.sleep(0.1)
+
+
+def _flush(settings: Settings) -> None:
+    async def flush() -> None:
+        client = store.connect(settings)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
+
+    asyncio.run(flush())
+
+
+def _with_db(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{db}"

@@ -1,0 +1,309 @@
+"""The support-hotline call flow on the real stack: one test per path (issue 4).
+
+Every call is placed by SIPp into the support number, routed at Saturday 28 Nov 2026 10:15
+(see conftest), and answered by pjsua2 phones standing in for the technicians and the desk.
+Each test checks where the call ended up, what the other phone received and the call record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from ivr.clock import parse_instant
+from ivr.config import REPO_DIR
+from ivr.routing import Contract, decide, load_tables, tables_version
+from ivr.stack import asterisk, processes
+from ivr.stack import redis as redis_launcher
+from ivr.store import pins
+from ivr.store import tables as table_versions
+from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk")]
+
+PREMIUM = "+41441234567"  # klinik-seefeld, premium, de, PIN 481516: covered on Saturday
+PRO = "+41912345678"  # studio-lugano, pro, it: not covered on Saturday
+PREMIUM_PIN = "481516"
+WRONG_PIN = "000000"
+
+
+def routed(tier: str):
+    tables = load_tables(REPO_DIR / "routing")
+    at = parse_instant(SATURDAY_MORNING, tables.zone)
+    return decide(tables, Contract(tier), at)
+
+
+def phone_of(leg) -> str:
+    return leg.dial.removeprefix("PJSIP/")
+
+
+def leg_results(record) -> list[tuple[str, str]]:
+    return [
+        (event["id"], event["result"])
+        for event in record.events
+        if event["kind"] == "leg" and event["result"] != "ringing"
+    ]
+
+
+async def nothing_left(settings) -> None:
+    """No channel or bridge stays behind once a call is over."""
+    for _ in range(50):
+        channels = asterisk.ari_get(settings, "/channels")
+        bridges = asterisk.ari_get(settings, "/bridges")
+        if not channels and not bridges:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"left behind: channels {channels}, bridges {bridges}")
+
+
+async def publish_change(redis, worker, file: str, old: str, new: str) -> None:
+    """Publish the active tables with one edit and wait until the worker has loaded them."""
+    _, bundle = await table_versions.active_tables(redis)
+    assert old in bundle[file], f"{old!r} not in {file}"
+    bundle[file] = bundle[file].replace(old, new)
+    seen = len(worker.log_text())
+    published = await table_versions.publish_tables(redis, bundle, "e2e", f"{file}: {new}")
+    loaded = f"published version {published} ({tables_version(bundle)})"
+    for _ in range(50):
+        if loaded in worker.log_text()[seen:]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the worker did not load tables version {published}")
+
+
+async def test_covered_known_caller_goes_to_the_standby_technician(
+    worker, phones, sipp, redis, stack_settings
+):
+    standby = routed("premium").standby
+    tech = phone_of(standby)
+    await phones.configure(tech, answer_after=1, dtmf=[(0.5, "1")])
+    ring_up = prompt_seconds(stack_settings, "de", "greeting", "connecting_technician")
+
+    call = await sipp(PREMIUM, hangup_after=ring_up + 8)
+
+    assert call.answered and call.hangup_by == "caller"
+    incoming = await phones.wait_for(tech, "incoming")
+    assert incoming["x_headers"]["X-Winet-Customer"] == "klinik-seefeld"
+    assert incoming["x_headers"]["X-Winet-Tier"] == "premium"
+    assert incoming["x_headers"]["X-Winet-Covered"] == "yes"
+    assert incoming["x_headers"]["X-Winet-Identified"] == "caller_id"
+    await phones.wait_for(tech, "media")
+    ended = await phones.wait_for(tech, "disconnected", timeout=15)
+    assert ended["answered"] and ended["by"] == "remote"
+    assert ended["connected_seconds"] > 3, "the technician was bridged with the caller"
+    record = await wait_for_record(redis)
+    summary = record.summary
+    assert summary["customer_id"] == "klinik-seefeld"
+    assert summary["identified"] == "caller_id"
+    assert summary["covered"] is True
+    assert summary["outcome"] == "technician"
+    assert summary["bridged_to"] == standby.id
+    assert summary["hangup_side"] == "caller"
+    assert leg_results(record) == [(standby.id, "accepted")]
+    assert incoming["x_headers"]["X-Winet-Call"] == record.call_id
+    await nothing_left(stack_settings)
+
+
+async def test_first_technician_silent_second_accepts(worker, phones, sipp, redis, stack_settings):
+    await publish_change(
+        redis, worker, "destinations.toml", "ring_timeout = 20", "ring_timeout = 4"
+    )
+    decision = routed("premium")
+    first, second = [leg for leg in decision.ladder if leg.kind == "technician"][:2]
+    await phones.configure(phone_of(first), answer_after=None)
+    await phones.configure(phone_of(second), answer_after=0.5, dtmf=[(0.5, "1")], hangup_after=3)
+
+    call = await sipp(PREMIUM)
+
+    assert call.answered and call.hangup_by == "far_end"
+    await phones.wait_for(phone_of(first), "incoming")
+    incoming = await phones.wait_for(phone_of(second), "incoming")
+    assert incoming["x_headers"]["X-Winet-Tier"] == "premium"
+    assert phones.events(phone_of(second), "dtmf_sent"), "the second technician pressed 1"
+    record = await wait_for_record(redis)
+    assert leg_results(record) == [(first.id, "no_answer"), (second.id, "accepted")]
+    assert record.summary["bridged_to"] == second.id
+    assert record.summary["hangup_side"] == "technician"
+    await nothing_left(stack_settings)
+
+
+async def test_withheld_number_with_the_right_pin_reaches_the_technician(
+    worker, phones, sipp, redis, stack_settings
+):
+    tech = phone_of(routed("premium").standby)
+    await phones.configure(tech, answer_after=0.5, dtmf=[(0.5, "1")], hangup_after=2)
+    pin_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
+
+    call = await sipp(None, [(pin_at, PREMIUM_PIN)])
+
+    assert call.answered and call.hangup_by == "far_end"
+    incoming = await phones.wait_for(tech, "incoming")
+    assert incoming["x_headers"]["X-Winet-Identified"] == "pin"
+    assert incoming["x_headers"]["X-Winet-Customer"] == "klinik-seefeld"
+    record = await wait_for_record(redis)
+    assert record.summary["caller_number"] is None
+    assert record.summary["identified"] == "pin"
+    assert record.summary["outcome"] == "technician"
+    attempts = [e for e in record.events if e["kind"] == "pin_attempt"]
+    assert [(a["keys"], a["ok"]) for a in attempts] == [(6, True)]
+    assert PREMIUM_PIN not in str(record), "the PIN itself is never recorded"
+
+
+async def test_three_wrong_pins_go_to_the_desk_unidentified(
+    worker, phones, sipp, redis, stack_settings
+):
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    greeting = prompt_seconds(stack_settings, "de", "greeting")
+    retry = 2.5 + prompt_seconds(stack_settings, "de", "pin_wrong") + 1.0
+    schedule = [(greeting + 1.0 + n * retry, WRONG_PIN) for n in range(3)]
+
+    call = await sipp("+41445550000", schedule)
+
+    assert call.answered and call.hangup_by == "far_end"
+    incoming = await phones.wait_for("xy-desk", "incoming")
+    assert incoming["x_headers"]["X-Winet-Identified"] == "no"
+    assert incoming["x_headers"]["X-Winet-Customer"] == "unknown"
+    record = await wait_for_record(redis)
+    attempts = [e for e in record.events if e["kind"] == "pin_attempt"]
+    assert [(a["attempt"], a["ok"]) for a in attempts] == [(1, False), (2, False), (3, False)]
+    assert record.summary["identified"] == "no"
+    assert record.summary["outcome"] == "desk"
+    assert [e["reason"] for e in record.events if e["kind"] == "pin_needed"] == ["number unknown"]
+
+
+async def test_not_covered_and_continue_goes_to_the_desk_with_context(
+    worker, phones, sipp, redis, stack_settings
+):
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+
+    call = await sipp(PRO, [(during_notice, "1")])
+
+    assert call.answered and call.hangup_by == "far_end"
+    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
+    record = await wait_for_record(redis)
+    assert headers["X-Winet-Customer"] == "studio-lugano"
+    assert headers["X-Winet-Tier"] == "pro"
+    assert headers["X-Winet-Covered"] == "no"
+    assert headers["X-Winet-Identified"] == "caller_id"
+    assert re.fullmatch(r"accepted; at=2026-11-28T10:1\d:\d\d\+01:00", headers["X-Winet-Consent"])
+    assert headers["X-Winet-Call"] == record.call_id
+    summary = record.summary
+    assert (summary["consent"], summary["consent_key"]) == ("accepted", "1")
+    assert summary["outcome"] == "desk" and summary["bridged_to"] == "desk"
+    assert "winCall pro, 5x12h" in summary["notice_text"]
+    notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert notice and notice[0]["lang"] == "it"
+
+
+async def test_not_covered_and_withdraw_ends_the_call(worker, phones, sipp, redis, stack_settings):
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+
+    call = await sipp(PRO, [(during_notice, "2")])
+
+    assert call.answered and call.hangup_by == "far_end"
+    record = await wait_for_record(redis)
+    assert record.summary["outcome"] == "withdrawn"
+    assert record.summary["consent"] == "withdrawn"
+    assert record.summary["hangup_side"] == "hotline"
+    assert not phones.events("xy-desk", "incoming"), "a withdrawn call never rings the desk"
+
+
+async def test_not_covered_and_silence_goes_to_the_desk(
+    worker, phones, sipp, redis, stack_settings
+):
+    await publish_change(
+        redis, worker, "hotline.toml", "repeats_before_consent = 1", "repeats_before_consent = 0"
+    )
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+
+    call = await sipp(PRO)
+
+    assert call.answered and call.hangup_by == "far_end"
+    headers = (await phones.wait_for("xy-desk", "incoming", timeout=60))["x_headers"]
+    assert headers["X-Winet-Consent"] == "silence"
+    record = await wait_for_record(redis)
+    assert record.summary["consent"] == "silence"
+    assert record.summary["outcome"] == "desk"
+
+
+@pytest.mark.parametrize(
+    ("moment", "caller", "after"),
+    [
+        ("during the notice", PRO, ("greeting",)),
+        ("during the PIN", None, ("greeting",)),
+        ("while the technician rings", PREMIUM, ("greeting", "connecting_technician")),
+    ],
+)
+async def test_caller_hanging_up_ends_cleanly(
+    worker, phones, sipp, redis, stack_settings, moment, caller, after
+):
+    for leg in routed("premium").ladder:
+        await phones.configure(phone_of(leg), answer_after=None)
+
+    call = await sipp(caller, hangup_after=prompt_seconds(stack_settings, "de", *after) + 2.0)
+
+    assert call.answered and call.hangup_by == "caller", moment
+    record = await wait_for_record(redis)
+    assert record.summary["hangup_side"] == "caller", moment
+    assert record.summary["outcome"] == "abandoned", moment
+    await nothing_left(stack_settings)
+    if moment == "while the technician rings":
+        ringing = phone_of(routed("premium").standby)
+        dropped = await phones.wait_for(ringing, "disconnected")
+        assert not dropped["answered"]
+
+
+async def test_ladder_exhausted_goes_to_the_desk(worker, phones, sipp, redis, stack_settings):
+    technicians = [leg for leg in routed("premium").ladder if leg.kind == "technician"]
+    for leg in technicians:
+        await phones.configure(phone_of(leg), reject=486)
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+
+    call = await sipp(PREMIUM)
+
+    assert call.answered and call.hangup_by == "far_end"
+    headers = (await phones.wait_for("xy-desk", "incoming", timeout=30))["x_headers"]
+    assert headers["X-Winet-Covered"] == "yes"
+    record = await wait_for_record(redis)
+    expected = [(leg.id, "busy") for leg in technicians] + [("desk", "accepted")]
+    assert leg_results(record) == expected
+    assert record.summary["outcome"] == "desk"
+
+
+async def test_redis_down_still_reaches_the_desk(worker, phones, sipp, redis, stack_settings):
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    assert processes.stop(stack_settings, "redis"), "this test needs the launcher's own Redis"
+    try:
+        call = await sipp(PREMIUM)
+    finally:
+        await asyncio.to_thread(redis_launcher.start, stack_settings)
+
+    assert call.answered and call.hangup_by == "far_end"
+    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
+    assert headers["X-Winet-Customer"] == "unknown"
+    assert "internal error" in worker.log_text()
+
+
+async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(
+    worker, phones, sipp, redis, stack_settings
+):
+    number = "+41445550001"
+    now = parse_instant(SATURDAY_MORNING, load_tables(REPO_DIR / "routing").zone)
+    for _ in range(5):
+        await pins.record_failed_pin_call(redis, number, now)
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    pin_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
+
+    call = await sipp(number, [(pin_at, PREMIUM_PIN)])
+
+    assert call.answered
+    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
+    assert headers["X-Winet-Identified"] == "no"
+    record = await wait_for_record(redis)
+    assert [e["kind"] for e in record.events if e["kind"].startswith("pin")] == [
+        "pin_needed",
+        "pin_blocked",
+    ]
