@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "ivr.calls.cli",
     "ivr.prompts.cli",
     "ivr.service",
+    "ivr.web.cli",
 ]
 
 
