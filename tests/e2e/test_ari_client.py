@@ -197,16 +197,25 @@ async def ari(settings: Settings) -> AsyncIterator[Harness]:
             await app.stop()
         for phone_id in harness.far_events:
             await harness.hang_up_far(phone_id)
-        left: list[str] = []
-        for _ in range(40):
-            left = await harness.leftovers()
-            if not left:
-                break
-            await asyncio.sleep(0.05)
+        left = await eventually_empty(harness.leftovers)
         bridges = {b["id"] for b in await far.request("GET", "/bridges")} - bridges_before
         await far.close()
     assert left == [], f"channels left behind: {left}"
     assert bridges == set(), f"bridges left behind: {bridges}"
+
+
+async def eventually_empty(
+    probe: Callable[[], Awaitable[list[str]]], within: float = 2.0
+) -> list[str]:
+    """What `probe` finds once it finds nothing, or at the deadline: a hang-up that was
+    asked for completes a moment after the request returns."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    found = await probe()
+    while found and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        found = await probe()
+    return found
 
 
 async def until(condition: Callable[[], Any], within: float = 5.0) -> None:
@@ -249,12 +258,13 @@ async def test_answer_play_and_hang_up_a_call(ari):
 
 
 async def test_originating_into_our_app_gives_the_handler_a_call(ari):
-    answered = asyncio.get_running_loop().create_future()
+    handled = asyncio.get_running_loop().create_future()
 
     async def handler(call: Call) -> None:
         await call.answer()
-        answered.set_result(call.channel_id)
         await call.play("sound:beep")
+        await call.hangup()
+        handled.set_result(call.channel_id)
 
     await ari.start_app(handler)
     channel_id = str(uuid.uuid4())
@@ -263,7 +273,10 @@ async def test_originating_into_our_app_gives_the_handler_a_call(ari):
         "/channels",
         params={"endpoint": "Local/answer@ari-test", "app": APP, "channelId": channel_id},
     )
-    assert await asyncio.wait_for(answered, 5.0) == channel_id
+    assert await asyncio.wait_for(handled, 5.0) == channel_id
+    assert ari.reports[0].outcome == "done"
+    with pytest.raises(NotFound):
+        await ari.far.request("GET", f"/channels/{channel_id}")
 
 
 async def test_collect_digits_hears_keys_pressed_during_the_prompt(ari):
@@ -412,8 +425,12 @@ async def test_caller_hanging_up_while_a_leg_rings_hangs_the_leg_up(ari):
     await ari.hang_up_far(phone)
     await asyncio.wait_for(raised, 5.0)
     await until(lambda: not ari.apps[0].active_calls)
-    channels = await ari.far.request("GET", "/channels")
-    assert not [c for c in channels if c["name"].startswith("Local/ring@ari-test")]
+
+    async def ringing_legs() -> list[str]:
+        channels = await ari.far.request("GET", "/channels")
+        return [c["name"] for c in channels if c["name"].startswith("Local/ring@ari-test")]
+
+    assert await eventually_empty(ringing_legs) == []
 
 
 async def test_continue_in_dialplan_leaves_the_app_without_hanging_up(ari):
