@@ -389,6 +389,12 @@ class PhoneCall(pj.Call):
             # The audio media changes with each offer/answer (pjsua sends an UPDATE right
             # after answer): connect the recorder and player again every time.
             audio = self.getAudioMedia(media.index)
+            # A stream not connected in the conference bridge is never clocked: it sends no
+            # RTP at all, and so no RFC 4733 DTMF either. The null sound device is a phone's
+            # microphone and loudspeaker.
+            devices = self.agent.endpoint.audDevManager()
+            devices.getCaptureDevMedia().startTransmit(audio)
+            audio.startTransmit(devices.getPlaybackDevMedia())
             if self.plan["record"]:
                 audio.startTransmit(self._recorder())
             if self.plan["play"]:
