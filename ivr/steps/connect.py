@@ -53,6 +53,7 @@ async def hand_to_desk(talk: Conversation) -> None:
         await talk.call.hold()
         answered = await _dial(talk, desk)
         if answered is not None:
+            await talk.record.event("leg", role=desk.kind, id=desk.id, result="answered")
             await talk.record.update(desk_status="connected")
             await _stay_connected(talk, answered, desk)
             return

@@ -143,7 +143,7 @@ async def test_withheld_number_with_the_right_pin_reaches_the_technician(
     assert incoming["x_headers"]["X-Winet-Identified"] == "pin"
     assert incoming["x_headers"]["X-Winet-Customer"] == "klinik-seefeld"
     record = await wait_for_record(redis)
-    assert record.summary["caller_number"] is None
+    assert record.summary["caller_number"] == "anonymous"
     assert record.summary["identified"] == "pin"
     assert record.summary["outcome"] == "technician"
     attempts = [e for e in record.events if e["kind"] == "pin_attempt"]
@@ -268,7 +268,7 @@ async def test_ladder_exhausted_goes_to_the_desk(worker, phones, sipp, redis, st
     headers = (await phones.wait_for("xy-desk", "incoming", timeout=30))["x_headers"]
     assert headers["X-Winet-Covered"] == "yes"
     record = await wait_for_record(redis)
-    expected = [(leg.id, "busy") for leg in technicians] + [("desk", "accepted")]
+    expected = [(leg.id, "busy") for leg in technicians] + [("desk", "answered")]
     assert leg_results(record) == expected
     assert record.summary["outcome"] == "desk"
 
