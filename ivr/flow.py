@@ -42,6 +42,7 @@ async def handle_call(call: Call, hotline: Hotline) -> None:
             call.caller_number, caller_name=call.caller_name, language=talk.lang
         )
         await talk.say("greeting")
+        await talk.record.update(first_prompt_ms=_milliseconds(call.first_prompt_delay))
         await identify(talk)
         await decide_route(talk)
         if talk.decision.covered or talk.decision.destination == "technician":
@@ -115,3 +116,7 @@ async def rescue_orphan(call: Call, hotline: Hotline) -> None:
     )
     await talk.record.event("orphan", detail="found unhandled after a reconnect")
     await send_to_desk_by_dialplan(talk)
+
+
+def _milliseconds(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)

@@ -15,6 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from ivr.ari.client import (
@@ -154,6 +155,9 @@ class Call:
         self._legs: list[Call] = []
         self._bridges: list[Bridge] = []
         self._closed = False
+        # Asterisk's own timestamps (ISO 8601), to measure how soon a caller hears us
+        self.stasis_start_at: str | None = None
+        self.first_playback_at: str | None = None
         client.watch(self.channel_id, self._on_event)
 
     def __repr__(self) -> str:
@@ -185,6 +189,15 @@ class Call:
     @property
     def hangup_cause(self) -> int | None:
         return self._cause
+
+    @property
+    def first_prompt_delay(self) -> float | None:
+        """Seconds from entering our application to the first sound played, by Asterisk's
+        clock; None until both happened."""
+        if not (self.stasis_start_at and self.first_playback_at):
+            return None
+        entered = datetime.fromisoformat(self.stasis_start_at)
+        return (datetime.fromisoformat(self.first_playback_at) - entered).total_seconds()
 
     # -- verbs -------------------------------------------------------------------------------
 
@@ -391,6 +404,7 @@ class Call:
         if kind == "ChannelDtmfReceived":
             self._on_digit(event["digit"])
         elif kind == "PlaybackStarted":  # once for each media of the list
+            self.first_playback_at = self.first_playback_at or event.get("timestamp")
             playback = self._playbacks.get(event["playback"]["id"])
             if playback is not None:
                 playback.started.append(event["playback"]["media_uri"])
@@ -403,6 +417,7 @@ class Call:
             if entering is not None and not entering.done():
                 entering.set_result(None)
         elif kind == "StasisStart":
+            self.stasis_start_at = event.get("timestamp")
             _resolve(self._in_stasis)
         elif kind == "Dial":
             self._dialstatus = event.get("dialstatus") or self._dialstatus
