@@ -14,12 +14,11 @@ import pytest
 
 from ivr.clock import parse_instant
 from ivr.config import REPO_DIR
-from ivr.routing import Contract, decide, load_tables, tables_version
+from ivr.routing import Contract, decide, load_tables
 from ivr.stack import asterisk, processes
 from ivr.stack import redis as redis_launcher
 from ivr.store import pins
-from ivr.store import tables as table_versions
-from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
+from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, publish_change, wait_for_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk")]
 
@@ -56,21 +55,6 @@ async def nothing_left(settings) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"left behind: channels {channels}, bridges {bridges}")
-
-
-async def publish_change(redis, worker, file: str, old: str, new: str) -> None:
-    """Publish the active tables with one edit and wait until the worker has loaded them."""
-    _, bundle = await table_versions.active_tables(redis)
-    assert old in bundle[file], f"{old!r} not in {file}"
-    bundle[file] = bundle[file].replace(old, new)
-    seen = len(worker.log_text())
-    published = await table_versions.publish_tables(redis, bundle, "e2e", f"{file}: {new}")
-    loaded = f"published version {published} ({tables_version(bundle)})"
-    for _ in range(50):
-        if loaded in worker.log_text()[seen:]:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the worker did not load tables version {published}")
 
 
 async def test_covered_known_caller_goes_to_the_standby_technician(
