@@ -142,6 +142,7 @@ class Call:
         self._channel = channel
         self._ended: asyncio.Future[str] = loop.create_future()
         self._in_stasis: asyncio.Future[None] = loop.create_future()
+        self._end_waiters: list[asyncio.Future[None]] = []
         self._hangup_requested = False
         self._cause: int | None = None
         self._dialstatus: str | None = None
@@ -354,13 +355,13 @@ class Call:
         except NotFound:
             self._end("was gone already")
             return
-        await asyncio.wait((self._ended,), timeout=_CONFIRM_WAIT)
+        await self._until_ended(_CONFIRM_WAIT)
 
     async def continue_in_dialplan(self, context: str, extension: str, priority: int = 1) -> None:
         """Leave our application for the dialplan; returns once the channel has left."""
         params = {"context": context, "extension": extension, "priority": priority}
         await self._channel_request("POST", "/continue", params)
-        await asyncio.wait((self._ended,), timeout=_CONFIRM_WAIT)
+        await self._until_ended(_CONFIRM_WAIT)
 
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
@@ -438,8 +439,29 @@ class Call:
         return None
 
     def _end(self, detail: str) -> None:
-        if not self._ended.done():
-            self._ended.set_result(detail)
+        if self._ended.done():
+            return
+        self._ended.set_result(detail)
+        for waiter in self._end_waiters:
+            _resolve(waiter)
+
+    async def _until_ended(self, limit: float) -> None:
+        """Wait at most `limit` s for the channel to end.
+
+        A waiter of its own, resolved by `_end`, wakes this task in one turn of the loop
+        (`asyncio.wait` takes two), and the timeout cancels only that waiter.
+        """
+        if self._ended.done():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._end_waiters.append(waiter)
+        try:
+            async with asyncio.timeout(limit):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            self._end_waiters.remove(waiter)
 
     async def _after_resync(self, channel: Mapping[str, Any]) -> None:
         """Catch up on what the websocket may have missed while it was down."""
@@ -518,7 +540,7 @@ class Call:
         if playback.state == "failed":
             # Asterisk also says "failed" when the channel hangs up mid-playback, and the
             # hang-up event can come just after: give it a moment to tell the two apart.
-            await asyncio.wait((self._ended,), timeout=_HANGUP_SETTLE)
+            await self._until_ended(_HANGUP_SETTLE)
         if self.ended:
             raise self._hung_up()
 
