@@ -61,10 +61,6 @@ class Question:
             text("who") or "customer", text("customer"), text("number"), text("tier"), text("at")
         )
 
-    @property
-    def asked(self) -> bool:
-        return bool(self.customer or self.number or self.tier or self.who == "unidentified")
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -82,7 +78,7 @@ async def simulate_page(request: web.Request) -> web.StreamResponse:
     current, tables = await tables_for(request)
     question = Question.from_form(request.query)
     result = Markup("")
-    if question.asked:
+    if "who" in request.query:
         answer = await answer_question(request, question, tables)
         result = render_answer(answer, [("Active tables", tables)])
     version = f"version {current.version}" if current.version else "not published yet"

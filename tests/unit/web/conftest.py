@@ -13,7 +13,6 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,7 +155,3 @@ async def desk(console) -> Browser:
     browser = await console.client()
     assert (await browser.log_in("dan")).status == 303
     return browser
-
-
-def routing_dir() -> Path:
-    return REPO_DIR / "routing"
