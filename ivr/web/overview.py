@@ -12,7 +12,7 @@ from ivr.web.console import console_of
 from ivr.web.formatting import DAY_NAMES, MONTH_NAMES, stamp
 from ivr.web.html import Markup, element, join, render
 from ivr.web.pages import page
-from ivr.web.rota import Duty, RotaDay, on_standby, rota_calendar
+from ivr.web.rota import Duty, RotaDay, on_standby, ring_order, rota_calendar
 from ivr.web.security import allow
 
 
@@ -22,13 +22,12 @@ async def overview(request: web.Request) -> web.StreamResponse:
     current, tables = await tables_for(request)
     now = console.clock().astimezone(tables.zone)
     standby, covering_for = on_standby(tables, now)
-    escalation = [tables.technicians[t].name for t in tables.destinations.escalation]
     version = f"version {current.version}" if current.version else "not published yet"
     body = render(
         "overview",
         now=f"{stamp(now)} {tables.zone.key}",
         standby=standby_text(standby, covering_for),
-        escalation=", ".join(escalation) or "nobody",
+        ring_order=", then ".join(leg.name for leg in ring_order(tables, now)),
         desk=tables.destinations.desk.name,
         tables=element("a", version, href="/admin/tables"),
         open_requests=len(await open_requests(console.redis)),
@@ -46,6 +45,7 @@ async def rota(request: web.Request) -> web.StreamResponse:
         "rota",
         standby=standby_text(standby, covering_for),
         handover=_handover(tables),
+        ring_order=", then ".join(leg.name for leg in ring_order(tables, now)),
         days=join(_day_row(day) for day in rota_calendar(tables, now)),
     )
     return page(request, "Rota", body)

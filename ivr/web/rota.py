@@ -7,7 +7,7 @@ of each piece.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from ivr.routing import Leg, Tables, decide
@@ -36,6 +36,14 @@ def on_standby(tables: Tables, moment: datetime) -> tuple[Leg, Leg | None]:
     local = moment.astimezone(tables.zone).replace(tzinfo=None)
     scheduled = tables.technicians[tables.rota.scheduled(local)]
     return standby, None if scheduled.id == standby.id else scheduled
+
+
+def ring_order(tables: Tables, moment: datetime) -> tuple[Leg, ...]:
+    """Whom a covered call rings at `moment`, in order: the standby technician, the escalation
+    ladder (stand-ins applied), then the desk. Asked of the core as if unidentified callers
+    went to the technicians, which gives exactly that ladder."""
+    to_technicians = replace(tables.hotline, unidentified_destination="technician")
+    return decide(replace(tables, hotline=to_technicians), None, moment).ladder
 
 
 def rota_calendar(tables: Tables, now: datetime, days: int = CALENDAR_DAYS) -> list[RotaDay]:

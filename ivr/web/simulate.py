@@ -20,7 +20,7 @@ from ivr.routing import Contract, Decision, Tables, decide, explain
 from ivr.store.customers import find_by_number, get_customer
 from ivr.web.active_tables import tables_for
 from ivr.web.console import console_of
-from ivr.web.formatting import day_time
+from ivr.web.formatting import day_time, weekday_time
 from ivr.web.html import Markup, element, join, options, render
 from ivr.web.pages import page
 from ivr.web.security import allow
@@ -185,7 +185,7 @@ def render_decision(heading: str, subject: Subject, decision: Decision) -> Marku
         destination_class=f"to-{decision.destination}",
         verdict=_verdict(decision),
         subject=subject.label,
-        at=f"{day_time(decision.at)} {decision.at.year} ({decision.zone})",
+        at=f"{weekday_time(decision.at)}, {decision.at:%d %b %Y} ({decision.zone})",
         tier=f"{decision.tier_name} ({decision.tier})" if decision.tier else "none",
         covered="yes" if decision.covered else "no",
         destination=decision.destination,

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from ivr.web.rota import on_standby, rota_calendar
+from ivr.web.rota import on_standby, ring_order, rota_calendar
 from tests.unit.web.records import default_tables
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -62,3 +62,11 @@ def test_who_is_on_standby_now():
         default_tables(), datetime(2026, 11, 28, 22, tzinfo=ZURICH)
     )
     assert (technician.name, covering_for) == ("Marco Bernasconi", None)
+
+
+def test_the_ring_order_of_a_covered_call():
+    tables = default_tables()
+    saturday = ring_order(tables, datetime(2026, 11, 28, 22, tzinfo=ZURICH))
+    assert [leg.id for leg in saturday] == ["marco", "anna", "lea", "desk"]
+    during_override = ring_order(tables, datetime(2026, 12, 15, 10, tzinfo=ZURICH))
+    assert [leg.id for leg in during_override] == ["anna", "lea", "desk"]
