@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ivr.ari.call import Call, CallerHungUp, DialFailed, dial_failure_reason
+from ivr.ari.call import DIAL_FAILURES, Call, CallerHungUp, DialFailed, dial_failure_reason
 
 
 @pytest.fixture
@@ -273,6 +273,9 @@ async def test_bridge_waits_for_both_sides_and_close_destroys_it(fake, call, cli
 
 
 def test_dial_failure_reasons_come_from_cause_then_dialstatus():
+    every_cause = {dial_failure_reason(cause, None) for cause in range(128)}
+    every_status = {dial_failure_reason(0, s) for s in ("BUSY", "NOANSWER", "CHANUNAVAIL", "X")}
+    assert every_cause | every_status <= set(DIAL_FAILURES)
     assert dial_failure_reason(17, None) == "busy"
     assert dial_failure_reason(21, "NOANSWER") == "declined"
     assert dial_failure_reason(3, None) == "unreachable"
