@@ -207,9 +207,15 @@ def render_card(card: DeskCard, csrf_token: str) -> Markup:
         desk_outcome=_desk_outcome(card),
         script=card.script,
         notice=_notice(card),
-        actions_state=f"{card.desk_outcome}|{card.callback_request}|{card.forwardable}",
+        actions_state=_actions_state(card),
         actions=actions,
     )
+
+
+def _actions_state(card: DeskCard) -> str:
+    """What the forms offer; the page keeps a form being filled in while this stays the same."""
+    standby = card.standby.technician_id if card.standby else ""
+    return f"{card.desk_outcome}|{card.callback_request}|{card.forwardable}|{standby}"
 
 
 def _customer(card: DeskCard) -> str:

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,12 +166,21 @@ def _console_error(tab: Tab, message: ConsoleMessage) -> None:
         tab.errors.append(message.text)
 
 
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def headless_chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright (which cannot download its own here)."""
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with headless_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 @pytest.fixture
@@ -329,8 +339,10 @@ async def test_a_script_tag_caller_name_is_text_on_the_desk(console_server, brow
     await expect(card.locator(".consent")).to_contain_text("accepted, key 1")
 
     # the agent forwards the problem and records the outcome, without reloading
+    forward = card.locator("form.forward button")
+    await expect(forward).to_have_text("Forward to the technician on standby (Marco Bernasconi)")
     await card.locator("textarea[name=problem]").fill("No dial tone on the main line since 21:00")
-    await card.locator("button:has-text('Forward to the technician on standby')").click()
+    await forward.click()
     await expect(card.locator(".desk-outcome")).to_contain_text("callback request #1")
     await card.locator("select[name=outcome]").select_option("forwarded")
     await card.locator("input[name=note]").fill("customer will keep the line free")
