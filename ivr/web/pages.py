@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from ivr.web.html import Markup, element, join, render
 from ivr.web.security import CSRF_FIELD, SESSION
@@ -66,8 +67,19 @@ def page(
 
 
 def error_page(request: web.Request, status: int, reason: str, detail: str) -> web.Response:
-    body = render("error", detail=detail, back=request.headers.get("Referer") or "/")
+    body = render("error", detail=detail, back=_back(request))
     return page(request, f"{status} {reason}", body, status=status)
+
+
+def _back(request: web.Request) -> str:
+    """The page the visitor came from, if it is one of ours; else the start page."""
+    try:
+        referer = URL(request.headers.get("Referer", ""))
+    except ValueError:
+        return "/"
+    if referer.is_absolute() and referer.origin() == request.url.origin():
+        return referer.path_qs
+    return "/"
 
 
 def wants_json(request: web.Request) -> bool:

@@ -278,3 +278,15 @@ async def test_the_session_idle_timeout_is_set_in_redis(console, admin, redis_cl
     assert len(keys) == 1
     ttl = await redis_client.ttl(keys[0])
     assert users.SESSION_IDLE - timedelta(seconds=5) <= timedelta(seconds=ttl) <= users.SESSION_IDLE
+
+
+async def test_an_error_page_links_back_only_to_this_console(console, admin):
+    here = str(admin.client.make_url("/admin/customers?q=x"))
+    for referer, back in [
+        (here, "/admin/customers?q=x"),
+        ("javascript:alert(1)", "/"),
+        ("http://evil.example/x", "/"),
+    ]:
+        response = await admin.get("/admin/customers/nobody", headers={"Referer": referer})
+        assert response.status == 404
+        assert f'<a href="{back}">Back</a>' in (await response.text()).replace("&amp;", "&")
