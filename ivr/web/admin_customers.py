@@ -270,7 +270,7 @@ def _numbers(fields: Mapping[str, str]) -> Markup:
 def _pin_required(fields: Mapping[str, str]) -> Markup:
     checked = fields.get("pin_required") == "yes"
     box = element("input", type="checkbox", name="pin_required", value="yes", checked=checked)
-    return join([box, " the caller must always give the PIN"])
+    return element("span", join([box, "the caller must always give the PIN"]), class_="check")
 
 
 def _fields_of(customer: Customer) -> dict[str, str]:
