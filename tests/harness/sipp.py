@@ -25,12 +25,15 @@ import itertools
 import re
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ivr.config import Settings
 from tests.harness import dtmf
@@ -41,7 +44,8 @@ SIPP_PORTS = range(5080, 5100)
 FIRST_PHONE_PORT = 5070
 RTP_BASE_PORT = 40000
 RTP_PORTS_PER_PHONE = 100
-WAIT_POLL_MS = 50
+ANSWERER_STOP_SECONDS = 10.0
+ACK_WAIT_MS = 2000
 # Final responses the scenario takes (and ACKs) instead of failing on an unexpected message.
 FAILURE_STATUSES = (
     *(300, 301, 302, 305, 380),
@@ -126,10 +130,60 @@ class LoadResult:
     answered: int
     statuses: Counter[int]
     hangups: Counter[str]
-    setup_seconds: list[float]
+    setup_seconds: list[float] = field(repr=False)
     wall_seconds: float
     exit_code: int
     errors: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AnswerSummary:
+    """What an answering SIPp phone did with its calls so far."""
+
+    calls: int
+    answered: int
+    refused: Counter[int]  # final failure statuses it sent (487: the caller cancelled)
+    cancelled: int
+    hung_up_here: int
+    hung_up_by_far_end: int
+    dtmf_batches_sent: int
+    errors: str = field(repr=False)
+
+
+class AnsweringPhone:
+    def __init__(self, run: _SippRun, port: int) -> None:
+        self._run = run
+        self.port = port
+
+    @property
+    def pid(self) -> int:
+        return self._run.process.pid
+
+    async def wait_listening(self, within: float = 5.0) -> None:
+        """Return once SIPp holds its port; fail with its output if it exits or never does."""
+        deadline = asyncio.get_running_loop().time() + within
+        while _udp_port_free(self.port):
+            if self._run.process.returncode is not None:
+                raise SippError(f"the answering SIPp exited: {self._run.read('sipp.out')[-2000:]}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise SippError(f"the answering SIPp did not bind port {self.port} in {within}s")
+            await asyncio.sleep(0.02)
+        # The probe above released the port the moment SIPp took it: SIPp now owns it.
+
+    def summary(self) -> AnswerSummary:
+        events = self._run.events()
+        count = Counter(event.name for event in events)
+        finals = Counter(int(e.detail) for e in events if e.name == "final" and e.detail != "200")
+        return AnswerSummary(
+            calls=count["invite"],
+            answered=count["answered"],
+            refused=finals,
+            cancelled=count["cancel"],
+            hung_up_here=count["bye_sent"],
+            hung_up_by_far_end=count["bye_received"],
+            dtmf_batches_sent=count["dtmf"],
+            errors=self._run.errors(),
+        )
 
 
 async def place_call(
@@ -147,18 +201,19 @@ async def place_call(
     `dtmf_schedule` lists (seconds after answer, digits) batches, e.g. `[(4, "123456#"),
     (20, "1")]`. With `hangup_after` the caller hangs up that many seconds after answer;
     without it the call lasts until the far end hangs up, or `timeout` seconds at most.
+    `cancel_after`: CANCEL when no final response came for that long after the last
+    provisional one.
     """
-    scenario = Scenario(
+    scenario = CallerScenario(
         SipTarget.parse(to or support_number_uri()),
         _batches(dtmf_schedule),
         hangup_after=hangup_after,
         cancel_after=cancel_after,
         extra_headers=dict(extra_headers or {}),
     )
-    async with _sipp_run(scenario, [caller_id], trace_messages=True) as run:
-        exit_code = await run.wait(timeout)
-        events = run.events()
-        return _call_result(events, exit_code, run.read("messages.log"), run.read("errors.log"))
+    async with scenario.run([caller_id], trace_messages=True, extra_args=("-m", "1")) as run:
+        exit_code = run.check_exit(await run.wait(timeout))
+        return _call_result(run.events(), exit_code, run.read("messages.log"), run.errors())
 
 
 async def place_calls(
@@ -182,22 +237,50 @@ async def place_calls(
         raise ValueError(f"need count, concurrent >= 1 and rate > 0: {count}, {concurrent}, {rate}")
     if not caller_ids:
         raise ValueError("caller_ids is empty (use [None] for withheld numbers)")
-    scenario = Scenario(
+    scenario = CallerScenario(
         SipTarget.parse(to or support_number_uri()),
         _batches(dtmf_schedule),
         hangup_after=hangup_after,
         cancel_after=cancel_after,
         extra_headers=dict(extra_headers or {}),
     )
-    load = ["-m", str(count), "-l", str(concurrent), "-r", str(rate), "-rp", "1000"]
-    async with _sipp_run(scenario, list(caller_ids), extra_args=load) as run:
+    load = ("-m", str(count), "-l", str(concurrent), "-r", str(rate), "-rp", "1000")
+    async with scenario.run(list(caller_ids), extra_args=load) as run:
         started = asyncio.get_running_loop().time()
-        exit_code = await run.wait(timeout)
+        exit_code = run.check_exit(await run.wait(timeout))
         wall = asyncio.get_running_loop().time() - started
         successful, failed = _final_counts(run.read("stats.csv"))
-        return _load_result(
-            run.events(), successful, failed, wall, exit_code, run.read("errors.log")
-        )
+        return _load_result(run.events(), successful, failed, wall, exit_code, run.errors())
+
+
+@contextlib.asynccontextmanager
+async def answering_phone(
+    name: str,
+    port: int,
+    *,
+    answer_after: float | None = 0.2,
+    reject: int | None = None,
+    dtmf_schedule: Sequence[tuple[float, str]] = (),
+    hangup_after: float | None = None,
+) -> AsyncIterator[AnsweringPhone]:
+    """A SIPp phone on `port` that takes any number of calls at once, for load.
+
+    The pjsua2 phones take at most 4 calls at once; a benchmark's technician or desk can be
+    this instead. Each call rings for `answer_after` seconds (None: until the caller cancels),
+    then is answered, or refused with `reject` (486, 603, ...) when given; after answer it sends
+    the DTMF batches and hangs up after `hangup_after` seconds or waits for the far end.
+    `phone.summary()` tells what it did so far; SIPp stops when the block ends.
+    """
+    scenario = AnswererScenario(
+        _batches(dtmf_schedule), answer_after=answer_after, reject=reject, hangup_after=hangup_after
+    )
+    async with scenario.run(name, port) as run:
+        phone = AnsweringPhone(run, port)
+        await phone.wait_listening()
+        try:
+            yield phone
+        finally:
+            await run.stop(ANSWERER_STOP_SECONDS)
 
 
 def _batches(schedule: Sequence[tuple[float, str]]) -> list[DtmfBatch]:
@@ -217,8 +300,8 @@ def _batches(schedule: Sequence[tuple[float, str]]) -> list[DtmfBatch]:
 # -- the scenario --------------------------------------------------------------------------
 
 
-class Scenario:
-    """The SIPp scenario XML for one kind of call (the caller ID comes from the inject file)."""
+class CallerScenario:
+    """The SIPp scenario of a caller (the caller ID comes from the inject file)."""
 
     def __init__(
         self,
@@ -229,10 +312,7 @@ class Scenario:
         cancel_after: float,
         extra_headers: dict[str, str],
     ) -> None:
-        if hangup_after is not None and batches and hangup_after <= batches[-1].at:
-            raise ValueError(
-                f"hangup_after={hangup_after}s comes before the DTMF at {batches[-1].at}s"
-            )
+        _check_plan(batches, hangup_after)
         for name, value in extra_headers.items():
             if not re.fullmatch(r"[A-Za-z0-9\-]+", name) or "\n" in value or "\r" in value:
                 raise ValueError(f"bad SIP header {name!r}: {value!r}")
@@ -244,19 +324,14 @@ class Scenario:
         self.token = secrets.token_hex(4)  # Call-IDs, tags and branches differ between runs
 
     def xml(self, pcap_dir: Path) -> str:
-        steps = [
-            _wait_then(index, round(batch.at * 1000), self._play(batch, pcap_dir))
-            for index, batch in enumerate(self.batches)
-        ]
-        if self.hangup_after is not None:
-            end = _wait_then(len(steps), round(self.hangup_after * 1000), self._hang_up())
-        else:
-            end = _wait_then(len(steps), None, "")
-        body = "\n".join([self._invite(), *steps, end, self._endings()])
-        return (
-            '<?xml version="1.0" encoding="ISO-8859-1" ?>\n'
-            f'<scenario name="winet-caller">\n{body}\n</scenario>\n'
-        )
+        after_answer = _after_answer(self.batches, self.hangup_after, self._hang_up(), pcap_dir)
+        return _document("winet-caller", self._invite(), after_answer, self._endings())
+
+    def run(
+        self, caller_ids: list[str | None], **options: Any
+    ) -> contextlib.AbstractAsyncContextManager[_SippRun]:
+        xml, inject = self.xml(PCAP_DIR), _inject_file(caller_ids)
+        return _sipp_run(xml, inject, token=self.token, remote=self.target, **options)
 
     # SIP identities. [field0]: caller user part, [field1]: display name, [field2]: host of
     # the From URI, [field3]: the identity header (P-Asserted-Identity or Privacy).
@@ -311,7 +386,7 @@ class Scenario:
                 )
                 for status in FAILURE_STATUSES
             ),
-            _recv(response=200, rrs=True, **ringing, log=("final", "200")),
+            _recv(response=200, rrs=True, **ringing, log=("final", "200"), actions=_ANSWERED),
         ]
         responses_xml = "\n".join(responses)
         return f"""{_nop(_log("invite", self.target.uri))}
@@ -321,14 +396,7 @@ class Scenario:
 {responses_xml}
 <send ack_txn="invite"><![CDATA[
 {self._ack_2xx()}
-]]></send>
-<nop><action>
-<gettimeofday assign_to="answer_ms,answer_us"/>
-<multiply assign_to="answer_ms" value="1000"/>
-<divide assign_to="answer_us" value="1000"/>
-<add assign_to="answer_ms" variable="answer_us"/>
-{_log("answered", "-")}
-</action></nop>"""
+]]></send>"""
 
     def _ack_2xx(self) -> str:
         return f"""ACK [next_url] SIP/2.0
@@ -341,11 +409,6 @@ CSeq: 1 ACK
 Max-Forwards: 70
 Content-Length: 0
 """
-
-    def _play(self, batch: DtmfBatch, pcap_dir: Path) -> str:
-        pcap = dtmf.dtmf_pcap(batch.digits, pcap_dir, start_ms=round(batch.at * 1000))
-        action = f'<exec play_pcap_audio="{pcap}"/>{_log("dtmf", batch.digits)}'
-        return f"<nop><action>{action}</action></nop>"
 
     def _hang_up(self) -> str:
         return f"""{_nop(_log("bye_sent", "-"))}
@@ -389,12 +452,9 @@ Content-Length: 0
             response_txn="invite",
             next="late_answer",
             log=("final", "200"),
+            actions=_log("answered", "-"),
         )
-        return f"""<label id="far_end_bye"/>
-<send><![CDATA[
-{_reply("200 OK", with_sdp=False)}
-]]></send>
-{_nop(_log("bye_received", "-"), next_label="ended")}
+        return f"""{_FAR_END_BYE}
 <label id="cancel"/>
 {_nop(_log("cancel", "-"))}
 <send start_txn="cancel"><![CDATA[
@@ -412,11 +472,154 @@ Content-Length: 0
 <send ack_txn="invite"><![CDATA[
 {self._ack_2xx()}
 ]]></send>
-{_nop(_log("answered", "-"))}
-{self._hang_up()}
-<label id="ended"/>
-{_nop(_log("ended", "-"))}"""
+{self._hang_up()}"""
 
+
+class AnswererScenario:
+    """The SIPp scenario of a phone that answers calls (SIPp as server, its name in [field0])."""
+
+    def __init__(
+        self,
+        batches: list[DtmfBatch],
+        *,
+        answer_after: float | None,
+        reject: int | None,
+        hangup_after: float | None,
+    ) -> None:
+        _check_plan(batches, hangup_after)
+        if reject is not None and not 400 <= reject <= 699:
+            raise ValueError(f"reject must be a SIP failure status (400-699), not {reject}")
+        if answer_after is not None and answer_after < 0:
+            raise ValueError(f"answer_after must not be negative, not {answer_after}")
+        self.batches = batches
+        self.answer_after = answer_after
+        self.reject = reject
+        self.hangup_after = hangup_after
+        self.token = secrets.token_hex(4)
+
+    def run(self, name: str, port: int) -> contextlib.AbstractAsyncContextManager[_SippRun]:
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+", name):
+            raise ValueError(f"phone name must be a SIP user name, not {name!r}")
+        inject = f"SEQUENTIAL\n{name}\n"
+        return _sipp_run(self.xml(PCAP_DIR), inject, token=self.token, remote=None, port=port)
+
+    def xml(self, pcap_dir: Path) -> str:
+        return _document(
+            "winet-answerer",
+            self._ring(),
+            self._respond(pcap_dir),
+            self._cancelled(),
+            _FAR_END_BYE,
+        )
+
+    @property
+    def _to_tagged(self) -> str:
+        return f"[last_To:];tag={self.token}-[call_number]"
+
+    # SIPp moves on after a send only later: a request that arrives meanwhile, while it
+    # stands on anything but a receive, aborts the call. So every send here is followed
+    # by the receive that waits for the answer to it, with the logging in that receive.
+    def _response(self, status: str, *, cseq: str = "[last_CSeq:]") -> str:
+        return f"""SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+{self._to_tagged}
+[last_Call-ID:]
+{cseq}
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Content-Length: 0
+"""
+
+    def _ring(self) -> str:
+        # The From and To of the INVITE, for our own BYE. (SIPp refuses a variable that is
+        # set and never used, so only when this phone hangs up.)
+        dialog = (
+            '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>\n'
+            '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="local_to"/>'
+            if self.hangup_after is not None and self.reject is None
+            else ""
+        )
+        invite = f"""<recv request="INVITE" rrs="true"><action>
+{dialog}
+<ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="invite_cseq"/>
+{_log("invite", "-")}
+</action></recv>"""
+        if self.answer_after is None and self.reject is None:
+            wait = '<recv request="CANCEL" next="cancelled"/>'
+        else:
+            delay_ms = max(1, round((self.answer_after or 0) * 1000))  # 0 means "no timeout"
+            wait = _recv(request="CANCEL", timeout=delay_ms, ontimeout="respond", next="cancelled")
+        return f"""{invite}
+<send><![CDATA[
+{self._response("180 Ringing")}
+]]></send>
+{wait}
+<label id="respond"/>"""
+
+    def _respond(self, pcap_dir: Path) -> str:
+        if self.reject is not None:
+            status = f"{self.reject} {_REASONS.get(self.reject, 'Refused')}"
+            return f"""<send><![CDATA[
+{self._response(status)}
+]]></send>
+{_recv(request="ACK", next="ended", log=("final", str(self.reject)))}"""
+        ok = f"""SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+{self._to_tagged}
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_SDP}"""
+        after_answer = _after_answer(self.batches, self.hangup_after, self._hang_up(), pcap_dir)
+        return f"""<send retrans="500"><![CDATA[
+{ok}
+]]></send>
+{_recv(request="ACK", log=("final", "200"), actions=_ANSWERED)}
+{after_answer}"""
+
+    def _hang_up(self) -> str:
+        return f"""{_nop(_log("bye_sent", "-"))}
+<send><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$local_to];tag={self.token}-[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: 1 BYE
+[routes]
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+<recv response="200"/>
+<nop next="ended"/>"""
+
+    def _cancelled(self) -> str:
+        return f"""<label id="cancelled"/>
+{_nop(_log("cancel", "-"))}
+<send><![CDATA[
+{self._response("200 OK")}
+]]></send>
+<send><![CDATA[
+{self._response("487 Request Terminated", cseq="CSeq: [$invite_cseq]")}
+]]></send>
+{_recv(request="ACK", next="ended", log=("final", "487"))}"""
+
+
+_REASONS = {
+    403: "Forbidden",
+    404: "Not Found",
+    480: "Temporarily Unavailable",
+    486: "Busy Here",
+    500: "Server Internal Error",
+    503: "Service Unavailable",
+    600: "Busy Everywhere",
+    603: "Decline",
+}
 
 _SDP = """v=0
 o=winet 1[call_number] 1 IN IP[local_ip_type] [local_ip]
@@ -429,6 +632,54 @@ a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-16
 a=ptime:20
 a=sendrecv"""
+
+
+def _document(name: str, *parts: str) -> str:
+    """The scenario: the parts, then the in-dialog handler and the end of the call.
+
+    The last part must end with a jump, so that no call runs into the handler; the end comes
+    last, so that a call that reaches it ends. A scenario that never answers (a phone that
+    refuses every call) has no dialog, and no handler.
+    """
+    answers = any(_FIRST_WAIT in part for part in parts)
+    body = "\n".join([*parts, *((_IN_DIALOG,) if answers else ()), _ENDED])
+    document = (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n'
+        f'<scenario name="{name}">\n{body}\n</scenario>\n'
+    )
+    return document.replace(_FIRST_WAIT, str(first_wait_index(document))) if answers else document
+
+
+def first_wait_index(document: str) -> int:
+    """SIPp's index of the first wait: labels are no steps, everything else is one."""
+    steps = [e for e in ElementTree.fromstring(document.encode()) if e.tag != "label"]
+    return next(
+        index
+        for index, step in enumerate(steps)
+        if step.find("action/index[@assign_to='resume_at']") is not None
+    )
+
+
+def _after_answer(
+    batches: list[DtmfBatch], hangup_after: float | None, hang_up: str, pcap_dir: Path
+) -> str:
+    """The DTMF batches at their offsets, then the hang-up (or the wait for the far end's)."""
+    steps = [_wait_then(round(batch.at * 1000), _play(batch, pcap_dir)) for batch in batches]
+    if hangup_after is None:
+        steps.append(_wait_then(None, ""))
+    else:
+        steps.append(_wait_then(round(hangup_after * 1000), hang_up))
+    return "\n".join(steps)
+
+
+def _play(batch: DtmfBatch, pcap_dir: Path) -> str:
+    pcap = dtmf.dtmf_pcap(batch.digits, pcap_dir, start_ms=round(batch.at * 1000))
+    return _nop(f'<exec play_pcap_audio="{pcap}"/>{_log("dtmf", batch.digits)}')
+
+
+def _check_plan(batches: list[DtmfBatch], hangup_after: float | None) -> None:
+    if hangup_after is not None and batches and hangup_after <= batches[-1].at:
+        raise ValueError(f"hangup_after={hangup_after}s comes before the DTMF at {batches[-1].at}s")
 
 
 def _reply(status: str, *, with_sdp: bool) -> str:
@@ -445,55 +696,40 @@ Contact: <sip:[field0]@[local_ip]:[local_port]>"""
     return f"{head}\nContent-Type: application/sdp\nContent-Length: [len]\n\n{_SDP}"
 
 
-def _wait_then(index: int, at_ms: int | None, then: str) -> str:
+def _wait_then(at_ms: int | None, then: str) -> str:
     """Wait until `at_ms` after answer (None: until the far end hangs up), then `then`.
 
-    Re-INVITEs and UPDATEs that arrive meanwhile are answered with our SDP.
+    The wait is a pause for the time left. A request that comes meanwhile (a re-INVITE, an
+    UPDATE, the ACK of our answer to it, the far end's BYE) is unexpected there, so SIPp hands
+    it to `_unexp.main` (see `_IN_DIALOG`), which answers it and comes back to the start of
+    this wait: the time left is computed again, the schedule does not drift.
     """
-    wait, reinvite, update, due = (
-        f"{name}_{index}" for name in ("wait", "reinvite", "update", "due")
-    )
     if at_ms is None:
-        clock = poll = ""
-    else:
-        clock = f"""<nop><action>
-<gettimeofday assign_to="now_ms,now_us"/>
-<multiply assign_to="now_ms" value="1000"/>
-<divide assign_to="now_us" value="1000"/>
-<add assign_to="now_ms" variable="now_us"/>
-<subtract assign_to="now_ms" variable="answer_ms"/>
-<test assign_to="is_due" variable="now_ms" compare="greater_than_equal" value="{at_ms}"/>
+        return f"""{_nop('<index assign_to="resume_at"/>')}
+<recv request="BYE" next="far_end_bye"/>"""
+    return f"""<nop><action>
+<index assign_to="resume_at"/>
+<gettimeofday assign_to="left_ms,now_us"/>
+<multiply assign_to="left_ms" value="-1000"/>
+<divide assign_to="now_us" value="-1000"/>
+<add assign_to="left_ms" variable="now_us"/>
+<add assign_to="left_ms" variable="answer_ms"/>
+<add assign_to="left_ms" value="{at_ms}"/>
+<test assign_to="is_due" variable="left_ms" compare="less_than" value="1"/>
 </action></nop>
-<nop test="is_due" next="{due}"/>"""
-        # SIPp waits on the first receive of the group, so the poll timeout goes there.
-        poll = f' timeout="{WAIT_POLL_MS}" ontimeout="{wait}"'
-    return f"""<label id="{wait}"/>
-{clock}
-<recv request="INVITE" optional="true" next="{reinvite}"{poll}/>
-<recv request="UPDATE" optional="true" next="{update}"/>
-<recv request="BYE" next="far_end_bye"/>
-<label id="{reinvite}"/>
-<send><![CDATA[
-{_reply("200 OK", with_sdp=True)}
-]]></send>
-<recv request="ACK" next="{wait}"/>
-<label id="{update}"/>
-<send next="{wait}"><![CDATA[
-{_reply("200 OK", with_sdp=True)}
-]]></send>
-<label id="{due}"/>
+<nop condexec="is_due"><action><assign assign_to="left_ms" value="0"/></action></nop>
+<pause variable="left_ms"/>
 {then}"""
 
 
-def _recv(*, log: tuple[str, str] | None = None, **attributes: object) -> str:
-    """A <recv> element; `log` = (event, detail) logs the reception."""
+def _recv(*, log: tuple[str, str] | None = None, actions: str = "", **attributes: object) -> str:
+    """A <recv> element; `log` = (event, detail) logs the reception, `actions` run on it."""
     text = " ".join(
         f'{name}="{str(value).lower() if isinstance(value, bool) else value}"'
         for name, value in attributes.items()
     )
-    if log is None:
-        return f"<recv {text}/>"
-    return f"<recv {text}><action>{_log(*log)}</action></recv>"
+    actions = (_log(*log) if log else "") + actions
+    return f"<recv {text}><action>{actions}</action></recv>" if actions else f"<recv {text}/>"
 
 
 def _log(event: str, detail: str) -> str:
@@ -505,7 +741,56 @@ def _nop(actions: str, *, next_label: str | None = None) -> str:
     return f"<nop{jump}><action>{actions}</action></nop>"
 
 
+# Actions of the receive that completes the answer: the time of answer, for the waits, and
+# the first wait as the place to resume at after an in-dialog request (see `_IN_DIALOG`).
+# SIPp knows steps by index only: `_document` puts in the first wait's.
+_FIRST_WAIT = "FIRST-WAIT-INDEX"
+_ANSWERED = f"""
+<gettimeofday assign_to="answer_ms,answer_us"/>
+<multiply assign_to="answer_ms" value="1000"/>
+<divide assign_to="answer_us" value="1000"/>
+<add assign_to="answer_ms" variable="answer_us"/>
+<assign assign_to="resume_at" value="{_FIRST_WAIT}"/>
+{_log("answered", "-")}
+"""
+
+
+_FAR_END_BYE = f"""<label id="far_end_bye"/>
+<send><![CDATA[
+{_reply("200 OK", with_sdp=False)}
+]]></send>
+{_nop(_log("bye_received", "-"), next_label="ended")}"""
+
+_ENDED = f"""<label id="ended"/>
+{_nop(_log("ended", "-"))}"""
+
+# SIPp jumps here with any message the scenario does not expect where the call stands
+# (after answer: during a wait, or in the moment after a send, before SIPp moves on).
+_IN_DIALOG = f"""<label id="_unexp.main"/>
+<recv request="INVITE" optional="true" next="reinvited"/>
+<recv request="UPDATE" optional="true" next="updated"/>
+<recv request="ACK" optional="true" next="resume"/>
+<recv request="BYE" next="far_end_bye"/>
+<label id="reinvited"/>
+<send><![CDATA[
+{_reply("200 OK", with_sdp=True)}
+]]></send>
+<recv request="ACK" timeout="{ACK_WAIT_MS}" ontimeout="resume" next="resume"/>
+<label id="updated"/>
+<send next="resume"><![CDATA[
+{_reply("200 OK", with_sdp=True)}
+]]></send>
+<label id="resume"/>
+<nop><action>
+<assign assign_to="_unexp.retaddr" value="0"/>
+<jump variable="resume_at"/>
+</action></nop>"""
+
+
 # -- running SIPp --------------------------------------------------------------------------
+
+
+_ERROR_ENTRY = re.compile(r"(?=\d{4}-\d\d-\d\d\t\d\d:\d\d:\d\d\.\d+\t\d+\.\d+: )")
 
 
 class _SippRun:
@@ -529,36 +814,62 @@ class _SippRun:
     def events(self) -> list[LogEvent]:
         return parse_log(self.read("calls.log"))
 
+    def errors(self) -> str:
+        """SIPp's error log without the receive timeouts that the waiting loops cause."""
+        text = self.read("errors.log").removeprefix("The following events occurred:\n")
+        entries = _ERROR_ENTRY.split(text)  # SIPp writes entries without line breaks
+        return "\n".join(e for e in entries if e.strip() and "receive timeout on" not in e)
+
+    def check_exit(self, code: int) -> int:
+        """0: every call completed its scenario, 1: some failed; anything else is fatal."""
+        if code not in (0, 1):
+            raise SippError(f"sipp exited with {code}: {self.read('sipp.out')[-2000:]}")
+        return code
+
+    async def stop(self, seconds: float) -> None:
+        """Ask SIPp to quit (SIGINT: it lets its calls end first), then kill it if it must."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), seconds)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
 
 @contextlib.asynccontextmanager
 async def _sipp_run(
-    scenario: Scenario,
-    caller_ids: list[str | None],
+    scenario_xml: str,
+    inject: str,
     *,
+    token: str,
+    remote: SipTarget | None,
+    port: int | None = None,
     trace_messages: bool = False,
     extra_args: Sequence[str] = (),
 ) -> AsyncIterator[_SippRun]:
+    """Run SIPp on the scenario: a client calling `remote`, or a server on `port`."""
     if shutil.which("sipp") is None:
         raise SippError("sipp is not installed (Debian package sip-tester)")
     HARNESS_DIR.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="sipp-", dir=HARNESS_DIR) as work,
-        _claimed_port() as port,
+        _claimed_port(port) as port,
     ):
         work_dir = Path(work)
-        (work_dir / "scenario.xml").write_text(scenario.xml(PCAP_DIR))
-        (work_dir / "callers.csv").write_text(_inject_file(caller_ids))
+        (work_dir / "scenario.xml").write_text(scenario_xml)
+        (work_dir / "inject.csv").write_text(inject)
         args = [
-            f"{scenario.target.host}:{scenario.target.port}",
-            *("-sf", "scenario.xml", "-inf", "callers.csv"),
+            *((f"{remote.host}:{remote.port}",) if remote else ()),
+            *("-sf", "scenario.xml", "-inf", "inject.csv"),
             *("-i", "127.0.0.1", "-p", str(port), "-t", "u1"),
             *("-mi", "127.0.0.1", "-mp", str(_media_port(port))),
-            *("-cid_str", f"%u-%p-{scenario.token}@%s"),
+            *("-cid_str", f"%u-%p-{token}@%s"),
             *("-nostdin", "-trace_logs", "-log_file", "calls.log"),
             *("-trace_err", "-error_file", "errors.log"),
             *("-trace_stat", "-stf", "stats.csv", "-fd", "1"),
             *(("-trace_msg", "-message_file", "messages.log") if trace_messages else ()),
-            *(extra_args or ("-m", "1")),
+            *extra_args,
         ]
         with (work_dir / "sipp.out").open("wb") as output:
             process = await asyncio.create_subprocess_exec(
@@ -576,10 +887,6 @@ async def _sipp_run(
             if process.returncode is None:
                 process.kill()  # by its PID, through the process handle
                 await process.wait()
-        if run.process.returncode not in (0, 1):
-            raise SippError(
-                f"sipp exited with {process.returncode}: {run.read('sipp.out')[-2000:]}"
-            )
 
 
 def _inject_file(caller_ids: list[str | None]) -> str:
@@ -600,9 +907,12 @@ _claimed: set[int] = set()
 
 
 @contextlib.contextmanager
-def _claimed_port() -> Iterator[int]:
-    """A free SIP port for one SIPp run in 5080-5099 (callers; phones use 5070-5079)."""
-    for port in SIPP_PORTS:
+def _claimed_port(wanted: int | None = None) -> Iterator[int]:
+    """A free SIP port for one SIPp run: `wanted`, or the first free one in 5080-5099.
+
+    Callers use 5080-5099; the pjsua2 phones 5070-5079. Each port comes with its RTP block.
+    """
+    for port in SIPP_PORTS if wanted is None else (wanted,):
         if port in _claimed or not _udp_port_free(port) or not _udp_port_free(_media_port(port)):
             continue
         _claimed.add(port)
@@ -611,6 +921,8 @@ def _claimed_port() -> Iterator[int]:
         finally:
             _claimed.discard(port)
         return
+    if wanted is not None:
+        raise SippError(f"UDP port {wanted} (or its RTP port {_media_port(wanted)}) is in use")
     raise SippError(f"no free UDP port for SIPp in {SIPP_PORTS.start}-{SIPP_PORTS.stop - 1}")
 
 

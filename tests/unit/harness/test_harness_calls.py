@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness import dtmf
 from tests.harness.phones import PhoneAgentError, Phones, audio_level
-from tests.harness.sipp import CallResult, place_calls
+from tests.harness.sipp import CallResult, answering_phone, place_calls
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ async def test_two_batches_arrive_in_order_at_their_offsets(phones: Phones, sipp
     )
     assert phones.digits("tech-anna") == "123456#1"
     sent_at = [at for at, _ in result.dtmf_sent]
-    assert sent_at == pytest.approx([0.3, 3.5], abs=0.1)  # SIPp checks its schedule every 50 ms
+    assert sent_at == pytest.approx([0.3, 3.5], abs=0.05)
     answered = (await phones.wait_for("tech-anna", "answered")).time
     first = [e.time - answered for e in phones.events("tech-anna", "dtmf")]
     assert first[0] == pytest.approx(0.3, abs=0.2)
@@ -111,13 +111,16 @@ async def test_the_phone_hanging_up_ends_the_sipp_call(phones: Phones, sipp: Cal
     assert (end["by"], end["connected_seconds"]) == ("local", pytest.approx(1.0, abs=0.2))
 
 
+# Right after answer, SIPp has just sent its ACK; 0.05 s later its first wait is under way.
+@pytest.mark.parametrize("after_answer", [0.0, 0.05, 0.3])
 async def test_sipp_keeps_its_schedule_through_a_re_invite_and_an_update(
-    phones: Phones, sipp: Callable
+    phones: Phones, sipp: Callable, after_answer: float
 ):
     call = asyncio.create_task(
         sipp(CALLER_ID, [(2.5, "9")], to=phones.uri("tech-anna"), hangup_after=3.5, timeout=30)
     )
     await phones.wait_for("tech-anna", "answered")
+    await asyncio.sleep(after_answer)
     assert await phones.reoffer("tech-anna", "INVITE")
     await asyncio.sleep(0.5)
     assert await phones.reoffer("tech-anna", "UPDATE")
@@ -198,3 +201,40 @@ async def test_the_agent_refuses_what_it_cannot_do(phones: Phones):
         await phones.reoffer("tech-anna", "OPTIONS")
     with pytest.raises(TimeoutError, match=r"no 'incoming' event #1 within 0\.2s"):
         await phones.wait_for("tech-lea", "incoming", timeout=0.2)
+
+
+ANSWERER_PORT = 5099  # a caller-side port: no pjsua2 phone is there
+
+
+async def test_a_sipp_answering_phone_takes_fifty_calls_at_once():
+    uri = f"sip:load@127.0.0.1:{ANSWERER_PORT}"
+    async with answering_phone("load", ANSWERER_PORT, dtmf_schedule=[(0.3, "1")]) as phone:
+        result = await place_calls(
+            50, concurrent=50, rate=100, to=uri, hangup_after=2.0, dtmf_schedule=[(0.5, "42")]
+        )
+        summary = phone.summary()
+    assert (result.calls, result.successful, result.failed, result.answered) == (50, 50, 0, 50)
+    assert result.hangups == {"caller": 50}
+    assert (summary.calls, summary.answered, summary.hung_up_by_far_end) == (50, 50, 50)
+    assert summary.dtmf_batches_sent == 50
+    assert not summary.errors
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        ({"reject": 603}, (False, 603, None)),
+        ({"answer_after": None}, (False, 487, None)),
+        ({"answer_after": 0, "hangup_after": 0}, (True, 200, "far_end")),
+    ],
+)
+async def test_a_sipp_answering_phone_refuses_ignores_or_hangs_up(
+    behaviour: dict[str, Any], expected: tuple[bool, int, str | None], sipp: Callable
+):
+    uri = f"sip:desk@127.0.0.1:{ANSWERER_PORT}"
+    async with answering_phone("desk", ANSWERER_PORT, **behaviour) as phone:
+        result = await sipp(CALLER_ID, to=uri, cancel_after=1.0, timeout=20)
+        summary = phone.summary()
+    assert (result.answered, result.status, result.hangup_by) == expected
+    assert result.completed, result.errors
+    assert summary.calls == 1 and not summary.errors

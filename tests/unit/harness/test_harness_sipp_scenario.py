@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import sipp
-from tests.harness.sipp import DtmfBatch, LogEvent, Scenario, SipTarget
+from tests.harness.sipp import AnswererScenario, CallerScenario, DtmfBatch, LogEvent, SipTarget
 
 TARGET = SipTarget.parse("sip:0800100200@127.0.0.1:5060")
 
@@ -16,24 +16,88 @@ TARGET = SipTarget.parse("sip:0800100200@127.0.0.1:5060")
 def scenario(tmp_path: Path, **options: object) -> ElementTree.Element:
     settings = {"hangup_after": None, "cancel_after": 30.0, "extra_headers": {}, **options}
     batches = settings.pop("batches", [])
-    return ElementTree.fromstring(Scenario(TARGET, batches, **settings).xml(tmp_path).encode())
+    return ElementTree.fromstring(
+        CallerScenario(TARGET, batches, **settings).xml(tmp_path).encode()
+    )
 
 
 def invite_text(root: ElementTree.Element) -> str:
     return next(s.text for s in root.iter("send") if s.text.strip().startswith("INVITE"))
 
 
-def test_every_jump_lands_on_a_label(tmp_path: Path) -> None:
-    root = scenario(tmp_path, batches=[DtmfBatch(1.0, "123456#"), DtmfBatch(5.0, "1")])
-    labels = {label.get("id") for label in root.iter("label")}
-    targets = {
+def answerer(tmp_path: Path, **options: object) -> ElementTree.Element:
+    settings = {"answer_after": 0.5, "reject": None, "hangup_after": None, **options}
+    batches = settings.pop("batches", [])
+    return ElementTree.fromstring(AnswererScenario(batches, **settings).xml(tmp_path).encode())
+
+
+def jumps(root: ElementTree.Element) -> set[str]:
+    return {
         element.get(attribute)
         for element in root.iter()
         for attribute in ("next", "ontimeout")
         if element.get(attribute)
     }
-    assert targets <= labels
-    assert {"far_end_bye", "cancel", "rejected", "ended"} <= targets
+
+
+def test_every_jump_lands_on_a_label(tmp_path: Path) -> None:
+    batches = [DtmfBatch(1.0, "123456#"), DtmfBatch(5.0, "1")]
+    for root in (
+        scenario(tmp_path, batches=batches),
+        scenario(tmp_path, batches=batches, hangup_after=9),
+        answerer(tmp_path, batches=batches, hangup_after=9),
+        answerer(tmp_path, reject=486),
+        answerer(tmp_path, answer_after=None),
+    ):
+        assert jumps(root) <= {label.get("id") for label in root.iter("label")}
+    assert {"far_end_bye", "cancel", "rejected", "ended"} <= jumps(scenario(tmp_path))
+
+
+def steps(root: ElementTree.Element) -> list[ElementTree.Element]:
+    return [element for element in root if element.tag != "label"]
+
+
+def test_in_dialog_requests_are_answered_and_the_wait_resumes(tmp_path: Path) -> None:
+    """A re-INVITE, an UPDATE or a BYE at any moment after answer goes to `_unexp.main`,
+    which answers it and jumps back to the wait the call was in (or to the first wait)."""
+    for root in (
+        scenario(tmp_path, batches=[DtmfBatch(1.0, "1")], hangup_after=3),
+        answerer(tmp_path, batches=[DtmfBatch(1.0, "1")], hangup_after=3),
+    ):
+        children = list(root)
+        handler = [e.get("id") for e in children].index("_unexp.main")
+        requests = [e.get("request") for e in children[handler + 1 : handler + 5]]
+        assert requests == ["INVITE", "UPDATE", "ACK", "BYE"]
+        assert children[handler - 1].get("next") == "ended"  # no call runs into the handler
+        assert "ended" in ElementTree.tostring(children[-1]).decode()  # the end comes last
+        first_wait = sipp.first_wait_index(ElementTree.tostring(root).decode())
+        resume = next(a for a in root.iter("assign") if a.get("assign_to") == "resume_at")
+        assert int(resume.get("value")) == first_wait
+        assert steps(root)[first_wait].find("action/index") is not None
+
+
+def test_the_answerer_rings_then_answers_refuses_or_waits_for_cancel(tmp_path: Path) -> None:
+    def statuses(root: ElementTree.Element) -> list[str]:
+        return [s.text.strip().splitlines()[0] for s in root.iter("send")]
+
+    answering = answerer(tmp_path, answer_after=1.5)
+    assert statuses(answering)[:2] == ["SIP/2.0 180 Ringing", "SIP/2.0 200 OK"]
+    cancel_wait = next(r for r in answering.iter("recv") if r.get("request") == "CANCEL")
+    assert (cancel_wait.get("timeout"), cancel_wait.get("ontimeout")) == ("1500", "respond")
+    assert statuses(answerer(tmp_path, reject=486))[:2] == [
+        "SIP/2.0 180 Ringing",
+        "SIP/2.0 486 Busy Here",
+    ]
+    never = next(
+        r
+        for r in answerer(tmp_path, answer_after=None).iter("recv")
+        if r.get("request") == "CANCEL"
+    )
+    assert never.get("timeout") is None
+    refusing = answerer(tmp_path, reject=603)
+    assert "_unexp.main" not in [label.get("id") for label in refusing.iter("label")]  # no dialog
+    with pytest.raises(ValueError, match="SIP failure status"):
+        AnswererScenario([], answer_after=0, reject=180, hangup_after=None)
 
 
 def test_the_invite_has_no_empty_header_line_and_offers_pcmu_with_telephone_events(
@@ -57,21 +121,36 @@ def test_dtmf_batches_are_played_from_pcaps_made_for_their_offsets(tmp_path: Pat
         str(tmp_path / "dtmf-h-at-6500ms.pcap"),
     ]
     assert all(Path(play).exists() for play in plays)
-    due = [test.get("value") for test in root.iter("test")]
-    assert due == ["2000", "6500"]
+    assert wait_offsets(root) == [2000, 6500, None]  # the last wait: for the far end's BYE
+
+
+def wait_offsets(root: ElementTree.Element) -> list[int | None]:
+    """The offset after answer that each wait waits for (None: no time, the far end's BYE)."""
+    waits = [
+        nop
+        for nop in root.iter("nop")
+        if nop.find("action/index[@assign_to='resume_at']") is not None
+    ]
+    return [
+        int(wait.findall("action/add")[-1].get("value"))
+        if wait.find("action/gettimeofday") is not None
+        else None
+        for wait in waits
+    ]
 
 
 def test_hanging_up_sends_a_bye_at_its_offset(tmp_path: Path) -> None:
     root = scenario(tmp_path, hangup_after=12.5)
-    assert [test.get("value") for test in root.iter("test")] == ["12500"]
+    assert wait_offsets(root) == [12500]
     assert any(s.text.strip().startswith("BYE [next_url]") for s in root.iter("send"))
 
 
 def test_without_a_hang_up_the_caller_waits_for_the_far_end(tmp_path: Path) -> None:
     root = scenario(tmp_path)
-    assert not list(root.iter("test"))
-    final_wait = [r for r in root.iter("recv") if r.get("request") == "BYE"]
-    assert final_wait and all(r.get("next") == "far_end_bye" for r in final_wait)
+    assert wait_offsets(root) == [None]
+    assert not list(root.iter("pause"))
+    bye_waits = [r for r in root.iter("recv") if r.get("request") == "BYE"]
+    assert bye_waits and all(r.get("next") == "far_end_bye" for r in bye_waits)
 
 
 def test_every_response_to_the_invite_carries_the_cancel_timeout(tmp_path: Path) -> None:
@@ -90,12 +169,16 @@ def test_overlapping_dtmf_batches_are_refused() -> None:
 
 def test_a_hang_up_before_the_last_dtmf_is_refused() -> None:
     with pytest.raises(ValueError, match="comes before the DTMF"):
-        Scenario(TARGET, [DtmfBatch(3.0, "1")], hangup_after=2, cancel_after=30, extra_headers={})
+        CallerScenario(
+            TARGET, [DtmfBatch(3.0, "1")], hangup_after=2, cancel_after=30, extra_headers={}
+        )
 
 
 def test_a_header_that_would_break_the_message_is_refused() -> None:
     with pytest.raises(ValueError, match="bad SIP header"):
-        Scenario(TARGET, [], hangup_after=None, cancel_after=30, extra_headers={"X-A": "1\r\nB: 2"})
+        CallerScenario(
+            TARGET, [], hangup_after=None, cancel_after=30, extra_headers={"X-A": "1\r\nB: 2"}
+        )
 
 
 def test_caller_ids_become_inject_rows_and_withheld_numbers_anonymous() -> None:
