@@ -11,10 +11,14 @@ so a test can wait for one or read them all:
 Events (`PhoneEvent.kind`, and what `data` holds):
 - `incoming`: request_uri, from, from_user, from_display, to, call_id, p_asserted_identity,
   privacy, x_headers (every X- header of the INVITE), message (the whole INVITE);
-- `ringing` (status), `answered`, `media` (audio flows), `dtmf` (digit), `dtmf_sent` (digits);
+- `ringing` (status: the 180 the phone sent, or received for a call it placed), `answered`,
+  `media` (audio flows), `dtmf` (digit), `dtmf_sent` (digits);
 - `disconnected`: answered, by ("local" or "remote"), status, reason, connected_seconds,
   total_seconds, recording (WAV path or None);
 - `error`: a callback in the agent failed (what, traceback).
+
+The agent takes at most 4 calls at once (pjsua2's build limit); beyond that pjsua itself
+answers 486. For load, use `tests.harness.sipp.answering_phone`.
 
 The controller is not tied to an event loop: a reader thread receives the agent's lines and
 resolves thread-safe futures, which the async methods await. So one agent can serve a whole
