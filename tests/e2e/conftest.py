@@ -9,29 +9,21 @@ stopped for the test session (start it again with `./hotline up`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
 from ivr import store
-from ivr.config import REPO_DIR, Settings
+from ivr.config import Settings
 from ivr.prompts.installed import sound_path
-from ivr.routing import tables_version
-from ivr.stack import asterisk, processes
-from ivr.stack.cli import start_components
+from ivr.stack import asterisk
 from ivr.stack.processes import LaunchError
 from ivr.stack.setup import prepare_data
 from ivr.store import calls
-from ivr.store import tables as table_versions
+from tests.harness.worker import Worker, WorkerError, prepare_stack
 
 # Saturday 28 Nov 2026, 10:15 in Zurich: premium and pro-plus are covered, pro, basic-plus and
 # basic are not. Every e2e call is routed at this instant (the worker's clock runs on from it).
@@ -39,77 +31,23 @@ SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
 TEST_REDIS_DB = 1
 
 
-class Worker:
-    """`ivr serve` in a subprocess, with its clock set; stopped and started by the tests."""
-
-    def __init__(self, settings: Settings, now: str, work_dir: Path, **env: str) -> None:
-        self.settings = settings
-        self.now = now
-        self.log = work_dir / "worker.log"
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "IVR_REDIS_URL": self.settings.redis_url,
-            "IVR_ALLOW_FAKE_CLOCK": "1",
-            "IVR_NOW": self.now,
-            "IVR_LOG_LEVEL": "DEBUG",
-            **self.env,
-        }
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "ivr", "serve"],
-                env=env,
-                cwd=REPO_DIR,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while not app_registered(self.settings):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"the IVR worker did not start:\n{self.log_text()}", pytrace=False)
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture(scope="session")
 def stack_settings() -> Settings:
     """Asterisk and Redis up (started when needed), prompts built, a clean test database."""
-    base = Settings.from_env()
-    settings = dataclasses.replace(base, redis_url=_with_db(base.redis_url, TEST_REDIS_DB))
     try:
-        start_components(settings, ("redis", "asterisk"))
-        if processes.stop(settings, "worker"):
-            print("\nstopped the hotline's IVR worker for the tests; ./hotline up restarts it")
-        _flush(settings)
-        prepare_data(settings)
+        return prepare_stack(TEST_REDIS_DB)
     except LaunchError as error:
         pytest.fail(f"the end-to-end stack could not start: {error}", pytrace=False)
-    return settings
 
 
 @pytest.fixture(scope="session")
 def worker(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """`ivr serve` with its clock set to SATURDAY_MORNING, for the whole session."""
     handle = Worker(stack_settings, SATURDAY_MORNING, tmp_path_factory.mktemp("worker"))
-    handle.start()
+    try:
+        handle.start()
+    except WorkerError as error:
+        pytest.fail(str(error), pytrace=False)
     yield handle
     handle.stop()
 
@@ -130,10 +68,6 @@ async def clean_asterisk(stack_settings: Settings) -> AsyncIterator[None]:
     await asyncio.to_thread(hang_up_everything, stack_settings)
     yield
     await asyncio.to_thread(hang_up_everything, stack_settings)
-
-
-def app_registered(settings: Settings) -> bool:
-    return asterisk.ari_get(settings, f"/applications/{settings.ari_app}") is not None
 
 
 def prompt_seconds(settings: Settings, lang: str, *prompt_ids: str) -> float:
@@ -168,34 +102,3 @@ async def wait_for_record(
         if time.monotonic() > deadline:
             raise AssertionError(f"no {'ended ' if ended else ''}call record within {within} s")
         await asyncio.sleep(0.1)
-
-
-def _flush(settings: Settings) -> None:
-    async def flush() -> None:
-        client = store.connect(settings)
-        try:
-            await client.flushdb()
-        finally:
-            await client.aclose()
-
-    asyncio.run(flush())
-
-
-def _with_db(url: str, db: int) -> str:
-    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-    return f"{base}/{db}"
-
-
-async def publish_change(redis, worker, file: str, old: str, new: str) -> None:
-    """Publish the active tables with one edit and wait until the worker has loaded them."""
-    _, bundle = await table_versions.active_tables(redis)
-    assert old in bundle[file], f"{old!r} not in {file}"
-    bundle[file] = bundle[file].replace(old, new)
-    seen = len(worker.log_text())
-    published = await table_versions.publish_tables(redis, bundle, "e2e", f"{file}: {new}")
-    loaded = f"published version {published} ({tables_version(bundle)})"
-    for _ in range(50):
-        if loaded in worker.log_text()[seen:]:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the worker did not load tables version {published}")
