@@ -10,11 +10,11 @@ import sys
 from ivr.config import Settings
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.customers.numbers import caller_number
-from ivr.stack import asterisk, processes, redis, worker
+from ivr.stack import asterisk, processes, redis, web, worker
 from ivr.stack.processes import LaunchError
 from ivr.stack.setup import prepare_data
 
-COMPONENTS = ("redis", "asterisk", "worker")
+COMPONENTS = ("redis", "asterisk", "worker", "web")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,6 +69,8 @@ def start_components(settings: Settings, components: tuple[str, ...]) -> None:
         for line in prepare_data(settings):
             print(line)
         worker.start(settings)
+    if "web" in components:
+        web.start(settings)
 
 
 def how_to_call(settings: Settings) -> str:
@@ -88,6 +90,8 @@ def how_to_call(settings: Settings) -> str:
         "  Asterisk dials technicians and the xy AG desk (asterisk-config/pjsip.conf):",
         "    tech-anna 127.0.0.1:5071, tech-marco :5072, tech-lea :5073, xy-desk :5074",
         f"  Scripted call:   sipp -sn uac -s {settings.support_number} 127.0.0.1:5060 -m 1",
+        f"  Web console:     {web.url(settings)} (desk view and admin console; the first",
+        f"                   users' passwords are in {settings.state_dir / 'secrets'})",
         "  Calls so far:    .venv/bin/ivr calls list",
         "  Stop it all:     ./hotline down",
     ]
@@ -122,6 +126,7 @@ def run_status(args: argparse.Namespace) -> int:
         settings, f"/applications/{settings.ari_app}"
     ):
         problems["worker"] = f"Stasis application {settings.ari_app} not registered"
+    problems["web"] = web.problem(settings)
     healthy = True
     for name in COMPONENTS:
         pid = processes.running_pid(settings, name)
