@@ -1,8 +1,9 @@
-"""Scripted SIP callers with SIPp: one call with a caller ID and DTMF, or a load of calls.
+"""Scripted SIP user agents with SIPp: a caller with a caller ID and DTMF, a load of calls,
+and an answering phone that takes any number of calls at once.
 
 `place_call` writes a SIPp scenario for the call, runs `sipp` as a subprocess and reads back
 what happened from the scenario's own log lines (`winet <call> <event> <detail> @<epoch>`).
-The scenario:
+The caller's scenario:
 
 - sends an INVITE with the caller ID in From and P-Asserted-Identity, or, for a withheld
   number, `anonymous` in From and `Privacy: id`;
@@ -13,8 +14,13 @@ The scenario:
   connected line changes), and either hangs up after `hangup_after` seconds or waits for the
   far end's BYE. A BYE from the far end ends the call at any point.
 
-Waiting is a loop of short BYE receives that compares the time since answer with the next
-step's offset, so a re-INVITE in the middle of a wait does not shift the schedule.
+A wait is a pause for the time left until the next step. Any request during a wait (or in
+the instant after a send, before SIPp moves on) is unexpected there, so SIPp hands it to the
+scenario's `_unexp.main` handler, which answers it and resumes the wait it interrupted; the
+time left is computed again, so a re-INVITE does not shift the schedule.
+
+`place_calls` runs the same scenario for many calls (SIPp's -m/-l/-r); `answering_phone`
+runs SIPp as a server that rings, answers (or refuses), sends DTMF and hangs up on schedule.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import socket
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +122,7 @@ class CallResult:
 
     @property
     def completed(self) -> bool:
-        """The scenario ran to its end (whatever the outcome), with no SIPp error."""
+        """The scenario ran to its end, whatever the outcome (SIPp aborted no step of it)."""
         return any(event.name == "ended" for event in self.events)
 
 
@@ -155,22 +161,22 @@ class AnsweringPhone:
         self._run = run
         self.port = port
 
-    @property
-    def pid(self) -> int:
-        return self._run.process.pid
-
     async def wait_listening(self, within: float = 5.0) -> None:
         """Return once SIPp holds its port; fail with its output if it exits or never does."""
         deadline = asyncio.get_running_loop().time() + within
-        while _udp_port_free(self.port):
+        while not await asyncio.to_thread(_udp_port_bound, self.port):
             if self._run.process.returncode is not None:
-                raise SippError(f"the answering SIPp exited: {self._run.read('sipp.out')[-2000:]}")
+                output = await asyncio.to_thread(self._run.read, "sipp.out")
+                raise SippError(f"the answering SIPp exited: {output[-2000:]}")
             if asyncio.get_running_loop().time() > deadline:
                 raise SippError(f"the answering SIPp did not bind port {self.port} in {within}s")
             await asyncio.sleep(0.02)
-        # The probe above released the port the moment SIPp took it: SIPp now owns it.
 
-    def summary(self) -> AnswerSummary:
+    async def summary(self) -> AnswerSummary:
+        """What the phone did so far, from SIPp's log (read off the event loop)."""
+        return await asyncio.to_thread(self._summary)
+
+    def _summary(self) -> AnswerSummary:
         events = self._run.events()
         count = Counter(event.name for event in events)
         finals = Counter(int(e.detail) for e in events if e.name == "final" and e.detail != "200")
@@ -213,7 +219,7 @@ async def place_call(
     )
     async with scenario.run([caller_id], trace_messages=True, extra_args=("-m", "1")) as run:
         exit_code = run.check_exit(await run.wait(timeout))
-        return _call_result(run.events(), exit_code, run.read("messages.log"), run.errors())
+        return await asyncio.to_thread(_call_outcome, run, exit_code)
 
 
 async def place_calls(
@@ -249,8 +255,7 @@ async def place_calls(
         started = asyncio.get_running_loop().time()
         exit_code = run.check_exit(await run.wait(timeout))
         wall = asyncio.get_running_loop().time() - started
-        successful, failed = _final_counts(run.read("stats.csv"))
-        return _load_result(run.events(), successful, failed, wall, exit_code, run.errors())
+        return await asyncio.to_thread(_load_outcome, run, wall, exit_code)
 
 
 @contextlib.asynccontextmanager
@@ -330,8 +335,10 @@ class CallerScenario:
     def run(
         self, caller_ids: list[str | None], **options: Any
     ) -> contextlib.AbstractAsyncContextManager[_SippRun]:
-        xml, inject = self.xml(PCAP_DIR), _inject_file(caller_ids)
-        return _sipp_run(xml, inject, token=self.token, remote=self.target, **options)
+        def files() -> tuple[str, str]:
+            return self.xml(PCAP_DIR), _inject_file(caller_ids)
+
+        return _sipp_run(files, token=self.token, remote=self.target, **options)
 
     # SIP identities. [field0]: caller user part, [field1]: display name, [field2]: host of
     # the From URI, [field3]: the identity header (P-Asserted-Identity or Privacy).
@@ -500,8 +507,11 @@ class AnswererScenario:
     def run(self, name: str, port: int) -> contextlib.AbstractAsyncContextManager[_SippRun]:
         if not re.fullmatch(r"[A-Za-z0-9.\-]+", name):
             raise ValueError(f"phone name must be a SIP user name, not {name!r}")
-        inject = f"SEQUENTIAL\n{name}\n"
-        return _sipp_run(self.xml(PCAP_DIR), inject, token=self.token, remote=None, port=port)
+
+        def files() -> tuple[str, str]:
+            return self.xml(PCAP_DIR), f"SEQUENTIAL\n{name}\n"
+
+        return _sipp_run(files, token=self.token, remote=None, port=port)
 
     def xml(self, pcap_dir: Path) -> str:
         return _document(
@@ -839,8 +849,7 @@ class _SippRun:
 
 @contextlib.asynccontextmanager
 async def _sipp_run(
-    scenario_xml: str,
-    inject: str,
+    files: Callable[[], tuple[str, str]],
     *,
     token: str,
     remote: SipTarget | None,
@@ -848,45 +857,72 @@ async def _sipp_run(
     trace_messages: bool = False,
     extra_args: Sequence[str] = (),
 ) -> AsyncIterator[_SippRun]:
-    """Run SIPp on the scenario: a client calling `remote`, or a server on `port`."""
+    """Run SIPp: a client calling `remote`, or a server on `port`.
+
+    `files` makes the scenario XML and the inject file (run off the event loop, as it writes
+    the DTMF pcaps); SIPp works in a folder of its own, removed afterwards.
+    """
     if shutil.which("sipp") is None:
         raise SippError("sipp is not installed (Debian package sip-tester)")
+    options = _SippOptions(token, remote, trace_messages, tuple(extra_args))
+    work_dir = await asyncio.to_thread(_prepare_work_dir, files)
+    try:
+        with _claimed_port(port) as claimed:
+            async with _running_sipp(work_dir, claimed, options) as run:
+                yield run
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work_dir, True)
+
+
+@dataclass(frozen=True)
+class _SippOptions:
+    token: str
+    remote: SipTarget | None
+    trace_messages: bool
+    extra_args: tuple[str, ...]
+
+
+def _prepare_work_dir(files: Callable[[], tuple[str, str]]) -> Path:
     HARNESS_DIR.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="sipp-", dir=HARNESS_DIR) as work,
-        _claimed_port(port) as port,
-    ):
-        work_dir = Path(work)
-        (work_dir / "scenario.xml").write_text(scenario_xml)
-        (work_dir / "inject.csv").write_text(inject)
-        args = [
-            *((f"{remote.host}:{remote.port}",) if remote else ()),
-            *("-sf", "scenario.xml", "-inf", "inject.csv"),
-            *("-i", "127.0.0.1", "-p", str(port), "-t", "u1"),
-            *("-mi", "127.0.0.1", "-mp", str(_media_port(port))),
-            *("-cid_str", f"%u-%p-{token}@%s"),
-            *("-nostdin", "-trace_logs", "-log_file", "calls.log"),
-            *("-trace_err", "-error_file", "errors.log"),
-            *("-trace_stat", "-stf", "stats.csv", "-fd", "1"),
-            *(("-trace_msg", "-message_file", "messages.log") if trace_messages else ()),
-            *extra_args,
-        ]
-        with (work_dir / "sipp.out").open("wb") as output:
-            process = await asyncio.create_subprocess_exec(
-                "sipp",
-                *args,
-                cwd=work_dir,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        run = _SippRun(work_dir, process)
-        try:
-            yield run
-        finally:
-            if process.returncode is None:
-                process.kill()  # by its PID, through the process handle
-                await process.wait()
+    work_dir = Path(tempfile.mkdtemp(prefix="sipp-", dir=HARNESS_DIR))
+    scenario_xml, inject = files()
+    (work_dir / "scenario.xml").write_text(scenario_xml)
+    (work_dir / "inject.csv").write_text(inject)
+    return work_dir
+
+
+@contextlib.asynccontextmanager
+async def _running_sipp(
+    work_dir: Path, port: int, options: _SippOptions
+) -> AsyncIterator[_SippRun]:
+    remote = options.remote
+    args = [
+        *((f"{remote.host}:{remote.port}",) if remote else ()),
+        *("-sf", "scenario.xml", "-inf", "inject.csv"),
+        *("-i", "127.0.0.1", "-p", str(port), "-t", "u1"),
+        *("-mi", "127.0.0.1", "-mp", str(_media_port(port))),
+        *("-cid_str", f"%u-%p-{options.token}@%s"),
+        *("-nostdin", "-trace_logs", "-log_file", "calls.log"),
+        *("-trace_err", "-error_file", "errors.log"),
+        *("-trace_stat", "-stf", "stats.csv", "-fd", "1"),
+        *(("-trace_msg", "-message_file", "messages.log") if options.trace_messages else ()),
+        *options.extra_args,
+    ]
+    with (work_dir / "sipp.out").open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            "sipp",
+            *args,
+            cwd=work_dir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        yield _SippRun(work_dir, process)
+    finally:
+        if process.returncode is None:
+            process.kill()  # by its PID, through the process handle
+            await process.wait()
 
 
 def _inject_file(caller_ids: list[str | None]) -> str:
@@ -930,6 +966,17 @@ def _media_port(sip_port: int) -> int:
     return RTP_BASE_PORT + RTP_PORTS_PER_PHONE * (sip_port - FIRST_PHONE_PORT)
 
 
+def _udp_port_bound(port: int) -> bool:
+    """Some socket is bound to this UDP port (read from the kernel: no probe that races)."""
+    suffix = f":{port:04X}"
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table) as sockets:
+            next(sockets)  # the column names
+            if any(line.split()[1].endswith(suffix) for line in sockets):
+                return True
+    return False
+
+
 def _udp_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
@@ -952,6 +999,15 @@ def parse_log(text: str) -> list[LogEvent]:
         if match:
             events.append(LogEvent(int(match[1]), match[2], match[3], float(match[4])))
     return events
+
+
+def _call_outcome(run: _SippRun, exit_code: int) -> CallResult:
+    return _call_result(run.events(), exit_code, run.read("messages.log"), run.errors())
+
+
+def _load_outcome(run: _SippRun, wall: float, exit_code: int) -> LoadResult:
+    successful, failed = _final_counts(run.read("stats.csv"))
+    return _load_result(run.events(), successful, failed, wall, exit_code, run.errors())
 
 
 def _call_result(events: list[LogEvent], exit_code: int, trace: str, errors: str) -> CallResult:

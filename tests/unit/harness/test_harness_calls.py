@@ -212,7 +212,7 @@ async def test_a_sipp_answering_phone_takes_fifty_calls_at_once():
         result = await place_calls(
             50, concurrent=50, rate=100, to=uri, hangup_after=2.0, dtmf_schedule=[(0.5, "42")]
         )
-        summary = phone.summary()
+        summary = await phone.summary()
     assert (result.calls, result.successful, result.failed, result.answered) == (50, 50, 0, 50)
     assert result.hangups == {"caller": 50}
     assert (summary.calls, summary.answered, summary.hung_up_by_far_end) == (50, 50, 50)
@@ -234,7 +234,7 @@ async def test_a_sipp_answering_phone_refuses_ignores_or_hangs_up(
     uri = f"sip:desk@127.0.0.1:{ANSWERER_PORT}"
     async with answering_phone("desk", ANSWERER_PORT, **behaviour) as phone:
         result = await sipp(CALLER_ID, to=uri, cancel_after=1.0, timeout=20)
-        summary = phone.summary()
+        summary = await phone.summary()
     assert (result.answered, result.status, result.hangup_by) == expected
     assert result.completed, result.errors
     assert summary.calls == 1 and not summary.errors
