@@ -1,0 +1,96 @@
+"""Faults while the worker runs (issue 3): the ARI websocket drops, Asterisk restarts, the
+worker is down. The worker reconnects within 5 seconds and takes the next call; a call that
+arrives while no worker is connected reaches the desk through the fail-open dialplan."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from ivr.stack import asterisk
+from ivr.stack.cli import start_components
+from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
+from tests.harness.proxy import CuttableProxy
+from tests.harness.worker import Worker, app_registered
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_asterisk")]
+
+PRO = "+41912345678"  # studio-lugano: the notice path on Saturday; 2 withdraws
+PREMIUM = "+41441234567"
+CONNECTED = "ARI event websocket connected"
+RECONNECT_LIMIT = 5.0
+
+
+async def withdrawn_call_is_handled(sipp, redis, settings) -> None:
+    during_notice = prompt_seconds(settings, "de", "greeting") + 3.0
+    call = await sipp(PRO, [(during_notice, "2")])
+    assert call.answered and call.hangup_by == "far_end"
+    record = await wait_for_record(redis, caller=PRO)
+    assert record.summary["outcome"] == "withdrawn"
+
+
+async def reconnected_within(worker: Worker, connections_before: int, limit: float) -> float:
+    started = time.monotonic()
+    while worker.log_text().count(CONNECTED) <= connections_before:
+        assert time.monotonic() - started < limit, f"no reconnect within {limit} s"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_worker_reconnects_after_asterisk_restarts(worker, sipp, redis, stack_settings):
+    connections = worker.log_text().count(CONNECTED)
+    await asyncio.to_thread(asterisk.stop, stack_settings)
+    await asyncio.to_thread(start_components, stack_settings, ("asterisk",))  # until ARI answers
+
+    seconds = await reconnected_within(worker, connections, RECONNECT_LIMIT)
+
+    print(f"\nworker reconnected {seconds:.2f} s after Asterisk's ARI answered again")
+    assert app_registered(stack_settings)
+    await withdrawn_call_is_handled(sipp, redis, stack_settings)
+
+
+async def test_worker_reconnects_after_the_websocket_drops(
+    worker, sipp, redis, stack_settings, tmp_path
+):
+    proxy = CuttableProxy(int(stack_settings.ari_url.split(":")[2].split("/")[0]))
+    await proxy.start()
+    await asyncio.to_thread(worker.stop)
+    behind_proxy = Worker(
+        stack_settings,
+        SATURDAY_MORNING,
+        tmp_path,
+        IVR_ARI_URL=f"http://127.0.0.1:{proxy.port}/ari",
+    )
+    try:
+        await asyncio.to_thread(behind_proxy.start)
+        connections = behind_proxy.log_text().count(CONNECTED)
+
+        proxy.cut()
+        seconds = await reconnected_within(behind_proxy, connections, RECONNECT_LIMIT)
+
+        print(f"\nworker reconnected {seconds:.2f} s after its websocket was cut")
+        await withdrawn_call_is_handled(sipp, redis, stack_settings)
+    finally:
+        await asyncio.to_thread(behind_proxy.stop)
+        await proxy.close()
+        await asyncio.to_thread(worker.start)
+
+
+async def test_a_call_reaches_the_desk_while_the_worker_is_down(
+    worker, phones, sipp, stack_settings
+):
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    await asyncio.to_thread(worker.stop)
+    try:
+        assert not app_registered(stack_settings)
+        call = await sipp(PREMIUM)
+    finally:
+        await asyncio.to_thread(worker.start)
+
+    assert call.answered and call.hangup_by == "far_end"
+    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
+    assert headers["X-Winet-Fail-Open"] == "yes"
+    assert headers["X-Winet-Customer"] == "unknown"
+    assert headers["X-Winet-Call"], "the desk still gets a call id to quote"
