@@ -1,7 +1,8 @@
 """The console in a real browser (headless Chromium through Playwright) against `ivr web serve`
 in a subprocess and the test Redis: an admin imports customers, changes a window, sees the
 simulator's decision change and rolls back; a desk agent sees a caller ID name with a script
-tag as text. Screenshots of both views go to docs/screenshots/.
+tag as text. Screenshots of both views go to artifacts/screenshots/ (the README shows
+copies of them from docs/screenshots/).
 
 These tests use no SIP phone nor the shared ports; the one with a real call is
 test_web_desk_call.py.
@@ -39,7 +40,7 @@ from ivr.routing import load_tables
 from ivr.store.tables import publish_tables
 from tests.unit.web.records import SCRIPT_NAME, record_notice_call
 
-SCREENSHOTS = REPO_DIR / "docs" / "screenshots"
+SCREENSHOTS = REPO_DIR / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
