@@ -32,6 +32,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -469,6 +470,24 @@ def audio_level(path: Path, *, silence_rms: float = SILENCE_RMS) -> AudioLevel:
         peak=max((abs(s) for s in samples), default=0),
         voiced_seconds=voiced * frame / (rate * channels) if rate else 0.0,
     )
+
+
+def tone(seconds: float, frequency: float = 440.0, *, rate: int = 8000) -> list[int]:
+    """16-bit samples of a sine tone at about -9 dBFS."""
+    return [
+        int(12000 * math.sin(2 * math.pi * frequency * n / rate))
+        for n in range(int(seconds * rate))
+    ]
+
+
+def write_wav(path: Path, samples: Iterable[int], *, rate: int = 8000) -> Path:
+    """A 16-bit mono WAV of the samples (for a phone to play, or to test `audio_level`)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
+    return path
 
 
 def _rms(samples: Iterable[int]) -> float:

@@ -210,13 +210,7 @@ async def place_call(
     `cancel_after`: CANCEL when no final response came for that long after the last
     provisional one.
     """
-    scenario = CallerScenario(
-        SipTarget.parse(to or support_number_uri()),
-        _batches(dtmf_schedule),
-        hangup_after=hangup_after,
-        cancel_after=cancel_after,
-        extra_headers=dict(extra_headers or {}),
-    )
+    scenario = _caller_scenario(to, dtmf_schedule, hangup_after, cancel_after, extra_headers)
     async with scenario.run([caller_id], trace_messages=True, extra_args=("-m", "1")) as run:
         exit_code = run.check_exit(await run.wait(timeout))
         return await asyncio.to_thread(_call_outcome, run, exit_code)
@@ -243,13 +237,7 @@ async def place_calls(
         raise ValueError(f"need count, concurrent >= 1 and rate > 0: {count}, {concurrent}, {rate}")
     if not caller_ids:
         raise ValueError("caller_ids is empty (use [None] for withheld numbers)")
-    scenario = CallerScenario(
-        SipTarget.parse(to or support_number_uri()),
-        _batches(dtmf_schedule),
-        hangup_after=hangup_after,
-        cancel_after=cancel_after,
-        extra_headers=dict(extra_headers or {}),
-    )
+    scenario = _caller_scenario(to, dtmf_schedule, hangup_after, cancel_after, extra_headers)
     load = ("-m", str(count), "-l", str(concurrent), "-r", str(rate), "-rp", "1000")
     async with scenario.run(list(caller_ids), extra_args=load) as run:
         started = asyncio.get_running_loop().time()
@@ -286,6 +274,22 @@ async def answering_phone(
             yield phone
         finally:
             await run.stop(ANSWERER_STOP_SECONDS)
+
+
+def _caller_scenario(
+    to: str | None,
+    dtmf_schedule: Sequence[tuple[float, str]],
+    hangup_after: float | None,
+    cancel_after: float,
+    extra_headers: Mapping[str, str] | None,
+) -> CallerScenario:
+    return CallerScenario(
+        SipTarget.parse(to or support_number_uri()),
+        _batches(dtmf_schedule),
+        hangup_after=hangup_after,
+        cancel_after=cancel_after,
+        extra_headers=dict(extra_headers or {}),
+    )
 
 
 def _batches(schedule: Sequence[tuple[float, str]]) -> list[DtmfBatch]:

@@ -7,8 +7,6 @@ phones bind the shared test-phone ports, so run this under the e2e lock.
 from __future__ import annotations
 
 import asyncio
-import math
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.harness import dtmf
-from tests.harness.phones import PhoneAgentError, Phones, audio_level
+from tests.harness.phones import PhoneAgentError, Phones, audio_level, tone, write_wav
 from tests.harness.sipp import CallResult, answering_phone, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -140,23 +138,9 @@ async def test_a_technician_pressing_1_reaches_the_pjsua2_caller(phones: Phones)
     assert (await phones.wait_for("tech-anna", "incoming"))["from_user"] == "hotline"
 
 
-def write_tone(path: Path, seconds: float, frequency: float = 440.0) -> Path:
-    rate = 8000
-    samples = (
-        int(12000 * math.sin(2 * math.pi * frequency * n / rate))
-        for n in range(int(seconds * rate))
-    )
-    with wave.open(str(path), "wb") as tone:
-        tone.setnchannels(1)
-        tone.setsampwidth(2)
-        tone.setframerate(rate)
-        tone.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
-    return path
-
-
 async def test_the_recording_caller_records_what_the_phone_plays(phones: Phones, tmp_path: Path):
-    tone = write_tone(tmp_path / "tone.wav", 1.0)
-    await phones.configure("xy-desk", play=tone, hangup_after=2.0)
+    played = write_wav(tmp_path / "tone.wav", tone(1.0))
+    await phones.configure("xy-desk", play=played, hangup_after=2.0)
     recorded = await phones.record_call(phones.uri("xy-desk"), caller_id=CALLER_ID, within=10)
     assert recorded.answered and recorded.hung_up_by == "remote"
     level = audio_level(recorded.recording)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import wave
 from pathlib import Path
 
 import pytest
 
 from tests.harness.phone_agent import invite_summary, wav_complete
-from tests.harness.phones import audio_level, behaviour
+from tests.harness.phones import audio_level, behaviour, tone, write_wav
 
 INVITE = (
     "INVITE sip:xy-desk@127.0.0.1:5074 SIP/2.0\r\n"
@@ -52,28 +50,18 @@ def test_behaviours_are_checked_naming_what_is_wrong(tmp_path: Path) -> None:
         behaviour(answer_afterr=1)
 
 
-def write_wav(path: Path, samples: list[int], rate: int = 16000) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
-    return path
-
-
 def test_audio_level_tells_a_tone_from_silence(tmp_path: Path) -> None:
-    tone = [int(8000 * math.sin(2 * math.pi * 440 * n / 16000)) for n in range(16000)]
-    half = write_wav(tmp_path / "half.wav", [0] * 16000 + tone)
+    half = write_wav(tmp_path / "half.wav", [0] * 16000 + tone(1.0, rate=16000), rate=16000)
     level = audio_level(half)
     assert level.seconds == pytest.approx(2.0)
     assert level.voiced_seconds == pytest.approx(1.0, abs=0.03)
-    assert level.peak == pytest.approx(8000, abs=2)
-    silent = audio_level(write_wav(tmp_path / "silent.wav", [3, -3] * 8000))
+    assert level.peak == pytest.approx(12000, abs=2)
+    silent = audio_level(write_wav(tmp_path / "silent.wav", [3, -3] * 8000, rate=16000))
     assert (silent.voiced_seconds, silent.peak) == (0, 3)
 
 
 def test_a_wav_is_complete_once_its_header_counts_every_byte(tmp_path: Path) -> None:
-    complete = write_wav(tmp_path / "done.wav", [0] * 800)
+    complete = write_wav(tmp_path / "done.wav", [0] * 800)  # closed by the wave module
     assert wav_complete(complete)
     growing = tmp_path / "growing.wav"
     growing.write_bytes(complete.read_bytes()[:4] + bytes(4) + complete.read_bytes()[8:])
