@@ -19,10 +19,12 @@ from redis.asyncio import Redis
 from ivr import store
 from ivr.config import Settings
 from ivr.prompts.installed import sound_path
+from ivr.routing import tables_version
 from ivr.stack import asterisk
 from ivr.stack.processes import LaunchError
 from ivr.stack.setup import prepare_data
 from ivr.store import calls
+from ivr.store import tables as table_versions
 from tests.harness.worker import Worker, WorkerError, prepare_stack
 
 # Saturday 28 Nov 2026, 10:15 in Zurich: premium and pro-plus are covered, pro, basic-plus and
@@ -102,3 +104,18 @@ async def wait_for_record(
         if time.monotonic() > deadline:
             raise AssertionError(f"no {'ended ' if ended else ''}call record within {within} s")
         await asyncio.sleep(0.1)
+
+
+async def publish_change(redis, worker, file: str, old: str, new: str) -> None:
+    """Publish the active tables with one edit and wait until the worker has loaded them."""
+    _, bundle = await table_versions.active_tables(redis)
+    assert old in bundle[file], f"{old!r} not in {file}"
+    bundle[file] = bundle[file].replace(old, new)
+    seen = len(worker.log_text())
+    published = await table_versions.publish_tables(redis, bundle, "e2e", f"{file}: {new}")
+    loaded = f"published version {published} ({tables_version(bundle)})"
+    for _ in range(50):
+        if loaded in worker.log_text()[seen:]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the worker did not load tables version {published}")
