@@ -115,7 +115,9 @@ def pcap_bytes(packets: list[EventPacket]) -> bytes:
 def dtmf_pcap(digits: str, directory: Path, *, start_ms: int = 0) -> Path:
     """The cached pcap for the digits at that stream position, written on first use."""
     packets = event_packets(digits, start_ms=start_ms)
-    path = directory / f"dtmf-{_file_safe(digits)}-at-{start_ms}ms.pcap"
+    # The timing constants are in the name: a cache made with other ones is never reused.
+    timing = f"{TONE_MS}-{GAP_MS}-{END_REPEATS}"
+    path = directory / f"dtmf-{_file_safe(digits)}-at-{start_ms}ms-{timing}.pcap"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
