@@ -198,10 +198,6 @@ class Phones:
                 self._process.wait()
         self._reader.join(timeout)
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     def uri(self, name: str) -> str:
         """The SIP URI that reaches phone `name` directly, as Asterisk dials it."""
         return f"sip:{name}@127.0.0.1:{self.phones[self._known(name)]}"
