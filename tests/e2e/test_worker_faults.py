@@ -81,15 +81,16 @@ async def test_worker_reconnects_after_the_websocket_drops(
 async def test_a_call_reaches_the_desk_while_the_worker_is_down(
     worker, phones, sipp, stack_settings
 ):
-    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=3)
     await asyncio.to_thread(worker.stop)
     try:
         assert not app_registered(stack_settings)
-        call = await sipp(PREMIUM)
+        call = await sipp(PREMIUM, [(1.0, "42#")])
     finally:
         await asyncio.to_thread(worker.start)
 
     assert call.answered and call.hangup_by == "far_end"
+    assert phones.digits("xy-desk") == "42#", "the caller's keys crossed the desk bridge"
     headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
     assert headers["X-Winet-Fail-Open"] == "yes"
     assert headers["X-Winet-Customer"] == "unknown"

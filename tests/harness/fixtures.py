@@ -10,9 +10,6 @@
 These fixtures bind the shared test-phone ports: run such tests under the e2e lock,
 `flock /tmp/winet-e2e.lock .venv/bin/pytest ...`. A phone that cannot start fails the test
 with the reason; nothing is skipped.
-
-Tests marked `before_worker` (the fail-open smoke test: it needs no IVR worker on the Stasis
-app) run first in a session, before the end-to-end tests start their session-long worker.
 """
 
 from __future__ import annotations
@@ -27,18 +24,6 @@ import pytest_asyncio
 
 from tests.harness.phones import PhoneAgentError, Phones
 from tests.harness.sipp import place_call
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "before_worker: needs no IVR worker connected; runs first in the session"
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    first = [item for item in items if item.get_closest_marker("before_worker")]
-    if first:
-        items[:] = first + [item for item in items if not item.get_closest_marker("before_worker")]
 
 
 @pytest.fixture(scope="session")
