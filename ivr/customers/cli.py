@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from ivr.config import Settings
 from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
 from ivr.customers.model import FIELDS, Customer, customer_to_dict
 from ivr.customers.numbers import display_number
+from ivr.routing import TablesError, load_tables
 from ivr.store.command import store_command
 from ivr.store.customers import (
     UnknownCustomer,
@@ -28,7 +28,6 @@ from ivr.store.customers import (
 )
 
 # Until the routing tables exist: the five winCall tiers.
-FALLBACK_TIERS = frozenset({"premium", "pro-plus", "pro", "basic-plus", "basic"})
 ZONE = ZoneInfo("Europe/Zurich")
 
 
@@ -57,13 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def known_tiers(settings: Settings) -> frozenset[str]:
-    """The tier ids of the installation's routing tables (`[[tier]] id = ...` in tiers.toml)."""
-    path = settings.tables_dir / "tiers.toml"
-    if not path.exists():
-        return FALLBACK_TIERS
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    return frozenset(tier["id"] for tier in data.get("tier", [])) | frozenset(data.get("tiers", {}))
+    """The tier ids of the installation's routing tables (raises TablesError)."""
+    return frozenset(load_tables(settings.tables_dir).tiers)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -72,7 +66,11 @@ def run_import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"ivr: cannot read {args.file}: {error}", file=sys.stderr)
         return 2
-    tiers = known_tiers(Settings.from_env())
+    try:
+        tiers = known_tiers(Settings.from_env())
+    except TablesError as error:
+        print(f"ivr: the routing tables are invalid, so are the tiers: {error}", file=sys.stderr)
+        return 2
     parsed = parse_customers_csv(text, tiers)
     if parsed.errors:
         _print_refusal(args.file, parsed.errors)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
+from redis.exceptions import RedisError
+
+from ivr import store
 from ivr.clock import clock_from_env, parse_instant
 from ivr.config import Settings
+from ivr.customers.model import Customer
 from ivr.routing.decide import Contract, decide
 from ivr.routing.explain import explain
 from ivr.routing.model import Tables
 from ivr.routing.tables import TablesError, load_tables
+from ivr.store import customers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,9 +55,14 @@ def run_explain(args: argparse.Namespace) -> int:
     if tables is None:
         return 1
     if args.customer is not None:
-        print("ivr: customer lookup needs the customer store", file=sys.stderr)
-        return 2
-    if args.tier not in tables.tiers:
+        try:
+            contract = customer_contract(args.customer)
+        except LookupError as error:
+            print(f"ivr: {error}", file=sys.stderr)
+            return 2
+    elif args.tier in tables.tiers:
+        contract = Contract(args.tier)
+    else:
         known = ", ".join(tables.tiers)
         print(f"ivr: unknown tier {args.tier!r}; known tiers: {known}", file=sys.stderr)
         return 2
@@ -63,12 +74,33 @@ def run_explain(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"ivr: --at: {error}", file=sys.stderr)
         return 2
-    decision = decide(tables, Contract(args.tier), instant)
+    decision = decide(tables, contract, instant)
     if args.json:
         print(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
     else:
         print(explain(decision))
     return 0
+
+
+def customer_contract(customer_id: str) -> Contract:
+    """The contract of a customer in the store; LookupError naming what is missing."""
+    settings = Settings.from_env()
+
+    async def lookup() -> Customer | None:
+        redis = store.connect(settings)
+        try:
+            return await customers.get_customer(redis, customer_id)
+        finally:
+            await redis.aclose()
+
+    try:
+        customer = asyncio.run(lookup())
+    except (RedisError, OSError) as error:
+        raise LookupError(f"Redis at {settings.redis_url} does not answer: {error}") from None
+    if customer is None:
+        raise LookupError(f"no customer {customer_id!r} (ivr customers list)")
+    terms = customer.contract
+    return Contract(terms.tier, terms.valid_from, terms.valid_to)
 
 
 def run_check(args: argparse.Namespace) -> int:

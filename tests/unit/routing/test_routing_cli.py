@@ -7,7 +7,10 @@ import json
 import pytest
 
 from ivr.cli import main
+from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from tests.unit.routing.conftest import DEFAULT_TABLES, default_bundle, edited
+
+SATURDAY = "2026-11-28T10:15"
 
 
 def write_tables(directory, bundle):
@@ -60,9 +63,22 @@ def test_explain_refuses_a_fake_clock_that_is_not_allowed(capsys, monkeypatch):
     assert "IVR_ALLOW_FAKE_CLOCK" in capsys.readouterr().err
 
 
-def test_explain_by_customer_waits_for_the_customer_store(capsys):
-    assert main(["route", "explain", "--customer", "c-1", "--at", "2026-11-28T10:15"]) == 2
-    assert "customer lookup needs the customer store" in capsys.readouterr().err
+def test_explain_by_customer_uses_the_contract_in_the_store(
+    capsys, monkeypatch, redis_server, tmp_path
+):
+    monkeypatch.setenv("IVR_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("IVR_STATE_DIR", str(tmp_path))
+    assert main(["customers", "import", str(DEMO_CUSTOMERS_CSV), "--update"]) == 0
+    capsys.readouterr()
+
+    explain = ["route", "explain", "--customer", "studio-lugano", "--at", SATURDAY, "--json"]
+    assert main(explain) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert decision["tier"] == "pro"
+    assert (decision["covered"], decision["destination"]) == (False, "desk")
+
+    assert main(["route", "explain", "--customer", "nobody", "--at", SATURDAY]) == 2
+    assert "no customer 'nobody'" in capsys.readouterr().err
 
 
 def test_explain_needs_a_tier_or_a_customer(capsys):

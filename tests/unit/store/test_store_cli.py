@@ -9,7 +9,7 @@ import redis
 
 from ivr.cli import main
 from ivr.config import REPO_DIR, Settings
-from ivr.customers.cli import FALLBACK_TIERS, known_tiers
+from ivr.customers.cli import known_tiers
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.store import calls, connect
 from ivr.store.customers import find_by_pin
@@ -156,10 +156,17 @@ def test_unreachable_redis_is_reported(env, capsys, monkeypatch):
     assert "Redis at redis://127.0.0.1:1/0 does not answer" in capsys.readouterr().err
 
 
-def test_known_tiers_come_from_the_tables_or_the_fallback(tmp_path):
-    assert known_tiers(Settings.from_env({"IVR_TABLES_DIR": str(REPO_DIR / "routing")})) == (
-        FALLBACK_TIERS
-    )
-    assert known_tiers(Settings.from_env({"IVR_TABLES_DIR": str(tmp_path)})) == FALLBACK_TIERS
-    (tmp_path / "tiers.toml").write_text('[[tier]]\nid = "gold"\n[[tier]]\nid = "silver"\n')
-    assert known_tiers(Settings.from_env({"IVR_TABLES_DIR": str(tmp_path)})) == {"gold", "silver"}
+def test_known_tiers_come_from_the_routing_tables():
+    assert known_tiers(Settings.from_env({"IVR_TABLES_DIR": str(REPO_DIR / "routing")})) == {
+        "premium",
+        "pro-plus",
+        "pro",
+        "basic-plus",
+        "basic",
+    }
+
+
+def test_import_refuses_when_the_tables_are_broken(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IVR_TABLES_DIR", str(tmp_path))
+    assert main(["customers", "import", str(DEMO_CUSTOMERS_CSV)]) == 2
+    assert "routing tables are invalid" in capsys.readouterr().err
