@@ -140,6 +140,8 @@ def _text(value: Any) -> str:
 
 
 def _quoted(value: Any) -> str:
-    """Event data as key=value: text with spaces in quotes, so the pairs stay apart."""
-    text = _text(value)
-    return json.dumps(text, ensure_ascii=False) if " " in text else text
+    """Event data as key=value: text with spaces in quotes, so the pairs stay apart; lists
+    and objects as compact JSON, which delimits itself."""
+    if not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False) if " " in value else value
