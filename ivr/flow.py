@@ -30,12 +30,7 @@ DESK_FALLBACK = ("hand-to-desk", "s", 1)
 
 
 async def handle_call(call: Call, hotline: Hotline) -> None:
-    talk = Conversation(
-        call,
-        hotline,
-        CallLog(hotline.redis, call.channel_id, hotline.now),
-        hotline.tables.hotline.default_language,
-    )
+    talk = conversation(call, hotline)
     try:
         await call.answer()
         await talk.record.start(
@@ -108,14 +103,15 @@ async def send_to_desk_by_dialplan(talk: Conversation) -> None:
 
 async def rescue_orphan(call: Call, hotline: Hotline) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash)."""
-    talk = Conversation(
-        call,
-        hotline,
-        CallLog(hotline.redis, call.channel_id, hotline.now),
-        hotline.tables.hotline.default_language,
-    )
+    talk = conversation(call, hotline)
     await talk.record.event("orphan", detail="found unhandled after a reconnect")
     await send_to_desk_by_dialplan(talk)
+
+
+def conversation(call: Call, hotline: Hotline) -> Conversation:
+    """A new call's conversation: the hotline's language until the caller is known."""
+    record = CallLog(hotline.redis, call.channel_id, hotline.now)
+    return Conversation(call, hotline, record, hotline.tables.hotline.default_language)
 
 
 def _milliseconds(seconds: float | None) -> float | None:

@@ -81,8 +81,7 @@ async def start_hotline(settings: Settings) -> Hotline:
         raise StartupError(
             f"the routing tables in {settings.tables_dir} are invalid:\n{error}"
         ) from None
-    tier_names = {tier.id: tier.name for tier in tables.tiers.values()}
-    problems = await asyncio.to_thread(check_catalogue, settings, tier_names)
+    problems = await asyncio.to_thread(check_catalogue, settings, tables.tier_names)
     if problems:
         raise StartupError("the prompt catalogue is not usable:\n  " + "\n  ".join(problems))
     hotline = Hotline(

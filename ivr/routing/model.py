@@ -243,3 +243,8 @@ class Tables:
     @property
     def zone(self) -> ZoneInfo:
         return self.hotline.zone
+
+    @property
+    def tier_names(self) -> dict[str, str]:
+        """Tier id -> display name, e.g. "pro" -> "winCall pro, 5x12h"."""
+        return {tier.id: tier.name for tier in self.tiers.values()}

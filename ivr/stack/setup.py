@@ -22,8 +22,7 @@ def prepare_data(settings: Settings, *, demo: bool = True) -> list[str]:
     """Build the prompts, publish the repository's tables unless some are published already,
     load the demo customers; one line of report per step."""
     tables = load_tables(settings.tables_dir)
-    tier_names = {tier.id: tier.name for tier in tables.tiers.values()}
-    report = build_prompts(settings, tier_names)
+    report = build_prompts(settings, tables.tier_names)
     if report.failures:
         raise LaunchError("prompts could not be built:\n  " + "\n  ".join(report.failures))
     lines = [

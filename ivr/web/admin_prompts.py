@@ -48,9 +48,8 @@ class PromptRow:
 async def prompts_page(request: web.Request) -> web.StreamResponse:
     settings = console_of(request).settings
     _, tables = await tables_for(request)
-    tier_names = {tier.id: tier.name for tier in tables.tiers.values()}
     try:
-        rows = await asyncio.to_thread(prompt_rows, settings, tier_names)
+        rows = await asyncio.to_thread(prompt_rows, settings, tables.tier_names)
     except CatalogueError as error:
         raise web.HTTPInternalServerError(text=f"the prompt catalogue is broken: {error}") from None
     written = [row for row in rows if not _is_part(row.prompt_id)]
@@ -108,9 +107,8 @@ async def upload_recording(request: web.Request) -> web.StreamResponse:
 async def rebuild_prompts(request: web.Request) -> web.StreamResponse:
     settings = console_of(request).settings
     _, tables = await tables_for(request)
-    tier_names = {tier.id: tier.name for tier in tables.tiers.values()}
     try:
-        report = await asyncio.to_thread(build_prompts, settings, tier_names)
+        report = await asyncio.to_thread(build_prompts, settings, tables.tier_names)
     except CatalogueError as error:
         return refused(request, 422, f"Not built: the prompt catalogue is broken: {error}")
     failures = Markup("")

@@ -25,7 +25,7 @@ def built_sounds(tmp_path_factory):
     settings = Settings.from_env(
         {"IVR_PROMPTS_DIR": str(root / "prompts"), "IVR_SOUNDS_DIR": str(root / "sounds")}
     )
-    tier_names = {tier.id: tier.name for tier in default_tables().tiers.values()}
+    tier_names = default_tables().tier_names
     assert build_prompts(settings, tier_names).failures == []
     return root / "sounds"
 
