@@ -16,7 +16,7 @@ import logging
 from ivr.ari.call import Call, CallerHungUp
 from ivr.hotline import Hotline
 from ivr.record import CallLog
-from ivr.routing import Contract, decide, explain
+from ivr.routing import decide, explain
 from ivr.steps.connect import connect_to_technician, hand_to_desk
 from ivr.steps.conversation import Conversation
 from ivr.steps.cost_notice import caller_continues
@@ -40,7 +40,7 @@ async def handle_call(call: Call, hotline: Hotline) -> None:
         await talk.record.update(first_prompt_ms=_milliseconds(call.first_prompt_delay))
         await identify(talk)
         await decide_route(talk)
-        if talk.decision.covered or talk.decision.destination == "technician":
+        if talk.decision.destination == "technician":
             if not await connect_to_technician(talk):
                 await hand_to_desk(talk)
         elif talk.decision.notice and not await caller_continues(talk):
@@ -59,10 +59,7 @@ async def handle_call(call: Call, hotline: Hotline) -> None:
 
 async def decide_route(talk: Conversation) -> None:
     customer = talk.caller.customer
-    contract = None
-    if customer is not None:
-        terms = customer.contract
-        contract = Contract(terms.tier, terms.valid_from, terms.valid_to)
+    contract = customer.contract if customer else None
     decision = decide(talk.hotline.tables, contract, talk.hotline.now())
     talk.decision = decision
     await talk.record.update(

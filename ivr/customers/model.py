@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from ivr.customers.numbers import InvalidNumber, normalise_number
+from ivr.routing import Contract as RoutingContract
 
 LANGUAGES = ("de", "fr", "it", "en")
 PIN_LENGTH = 6
@@ -47,10 +48,9 @@ class InvalidCustomer(ValueError):
 
 
 @dataclass(frozen=True)
-class Contract:
-    tier: str
-    valid_from: date | None = None
-    valid_to: date | None = None
+class Contract(RoutingContract):
+    """The routing core's contract (tier, validity) plus what the customer's contract adds."""
+
     free_units_per_month: int = 0
 
 

@@ -99,8 +99,7 @@ def customer_contract(customer_id: str) -> Contract:
         raise LookupError(f"Redis at {settings.redis_url} does not answer: {error}") from None
     if customer is None:
         raise LookupError(f"no customer {customer_id!r} (ivr customers list)")
-    terms = customer.contract
-    return Contract(terms.tier, terms.valid_from, terms.valid_to)
+    return customer.contract
 
 
 def run_check(args: argparse.Namespace) -> int:
