@@ -1,1 +1,19 @@
+import pytest
+
+from ivr.config import Settings
+from ivr.stack import processes
+from ivr.stack.cli import COMPONENTS
+
 pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_what_the_tests_started():
+    """The launcher's processes (Redis, Asterisk) that tests started are stopped at the end;
+    those that ran before the session (`./hotline up`) are left running."""
+    settings = Settings.from_env()
+    running_before = {name for name in COMPONENTS if processes.running_pid(settings, name)}
+    yield
+    for name in reversed(COMPONENTS):
+        if name not in running_before:
+            processes.stop(settings, name)
