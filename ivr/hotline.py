@@ -19,6 +19,7 @@ from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import tables as table_versions
+from ivr.store.channels import stop_follower
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,7 @@ class Hotline:
         self._watcher = asyncio.create_task(self._watch(), name="watch-tables")
 
     async def stop_watching(self) -> None:
-        if self._watcher:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        await stop_follower(self._watcher)
 
     async def _watch(self) -> None:
         while True:

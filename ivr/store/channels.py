@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 from ivr.store import COMMAND_TIMEOUT_SECONDS
 
 T = TypeVar("T")
+STOP_RETRY_SECONDS = 0.2
 
 
 class Subscription(Generic[T]):
@@ -70,3 +72,11 @@ class Subscription(Generic[T]):
             message = await self._pubsub.get_message(timeout=None)
             if message is not None and message["type"] == "message":
                 return self._decode(message["data"])
+
+
+async def stop_follower(task: asyncio.Task[None] | None) -> None:
+    """Stop a task that follows a Subscription. redis-py (8.1) can swallow a cancellation
+    that lands while it sets up a connection, so cancel until the task has really ended."""
+    while task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=STOP_RETRY_SECONDS)

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from ivr.clock import Clock
 from ivr.store.calls import CallChange, get_call, list_calls, subscribe_calls
+from ivr.store.channels import stop_follower
 from ivr.web.desk_cards import DeskCard, desk_card, is_desk_call
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ STALE_CALL = timedelta(hours=2)  # a non-desk call without an end is forgotten a
 RESUBSCRIBE_SECONDS = 1.0
 LISTENER_BACKLOG = 500  # updates a slow listener may fall behind before it is dropped
 PRUNE_EVERY = 500  # changes
-STOP_RETRY_SECONDS = 0.2
 _DEDUPLICATE_TAIL = 50
 
 
@@ -90,12 +90,7 @@ class DeskBoard:
         self._task = asyncio.create_task(self._follow(), name="desk-board")
 
     async def stop(self) -> None:
-        task = self._task
-        # redis-py (8.1) can swallow a cancellation that lands while it sets up a connection,
-        # so cancel until the task has really ended.
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=STOP_RETRY_SECONDS)
+        await stop_follower(self._task)
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
