@@ -1,6 +1,7 @@
 """The support hotline, as a caller lives it.
 
-1. Answer and greet, in the hotline's language (the customer's once known).
+1. Answer and greet, in the hotline's language (the customer's once known, or the one the
+   caller picks when the tables offer a language menu).
 2. Identify the caller by caller ID, else by PIN.
 3. Decide with the routing core at the current instant.
 4. Covered: connect to the technician on standby (escalation ladder, then the desk).
@@ -21,6 +22,7 @@ from ivr.steps.connect import connect_to_technician, hand_to_desk
 from ivr.steps.conversation import Conversation
 from ivr.steps.cost_notice import caller_continues
 from ivr.steps.identify import identify
+from ivr.steps.language import choose_language
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ async def handle_call(call: Call, hotline: Hotline) -> None:
         )
         await talk.say("greeting")
         await talk.record.update(first_prompt_ms=_milliseconds(call.first_prompt_delay))
+        if hotline.tables.hotline.language_menu:
+            await choose_language(talk)
         await identify(talk)
         await decide_route(talk)
         if talk.decision.destination == "technician":

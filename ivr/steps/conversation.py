@@ -30,6 +30,7 @@ class Conversation:
     caller: Caller | None = None
     decision: Decision | None = None
     consent: str = "not asked"
+    language_chosen: bool = False  # by the caller in the language menu
     outcome: str = "abandoned"  # technician, desk, withdrawn, desk_unreachable, abandoned
     hangup_side: str | None = None  # caller, technician, desk, hotline
 

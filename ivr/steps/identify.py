@@ -70,7 +70,8 @@ def _why_pin(number: str | None, candidates: list) -> str:
 async def _note(talk: Conversation, caller: Caller) -> None:
     talk.caller = caller
     customer = caller.customer
-    if customer and customer.language in talk.hotline.tables.hotline.languages:
+    known = customer and customer.language in talk.hotline.tables.hotline.languages
+    if known and not talk.language_chosen:
         talk.lang = customer.language
     await talk.record.update(
         identified=caller.identified_by,

@@ -291,3 +291,24 @@ async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(
         "pin_needed",
         "pin_blocked",
     ]
+
+
+async def test_the_language_chosen_in_the_menu_wins_over_the_customers(
+    worker, phones, sipp, redis, stack_settings
+):
+    await publish_change(
+        redis, worker, "hotline.toml", "language_menu = false", "language_menu = true"
+    )
+    menu = prompt_seconds(stack_settings, "de", "greeting") + 1.0
+
+    call = await sipp(PRO, [(menu, "4"), (menu + 6.0, "2")])
+
+    assert call.answered and call.hangup_by == "far_end"
+    record = await wait_for_record(redis)
+    assert [(e["chosen"], e["key"]) for e in record.events if e["kind"] == "language"] == [
+        ("en", "4")
+    ]
+    assert record.summary["language"] == "en", "studio-lugano's Italian gave way to the choice"
+    notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert notice[0]["lang"] == "en" and "winCall pro, 5x12h" in notice[0]["text"]
+    assert record.summary["outcome"] == "withdrawn"
