@@ -11,6 +11,8 @@ from ivr.prompts.installed import media_uri
 from ivr.record import CallLog
 from ivr.routing import Decision
 
+MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -34,15 +36,20 @@ class Conversation:
     outcome: str = "abandoned"  # technician, desk, withdrawn, desk_unreachable, abandoned
     hangup_side: str | None = None  # caller, technician, desk, hotline
 
-    async def say(self, *prompt_ids: str, interrupt_keys: str = "") -> str | None:
-        """Play catalogue prompts in the caller's language; the key that interrupted, if any."""
-        await self.record.event("prompt", ids=list(prompt_ids), lang=self.lang)
+    async def say(self, *prompt_ids: str) -> None:
+        """Play catalogue prompts in the caller's language."""
+        await self.play(tuple(map(media_uri, prompt_ids)))
+
+    async def play(
+        self, media: tuple[str, ...], *, text: str | None = None, interrupt_keys: str = ""
+    ) -> str | None:
+        """Play media in the caller's language and record it (with `text`, what a composed
+        prompt said); the key that interrupted it, if any."""
+        said = {"text": text} if text else {}
+        ids = [uri.removeprefix(MEDIA_PREFIX) for uri in media]
+        await self.record.event("prompt", ids=ids, lang=self.lang, **said)
         await self.call.stop_hold()
-        return await self.call.play(
-            *(media_uri(prompt_id) for prompt_id in prompt_ids),
-            lang=self.lang,
-            interrupt_keys=interrupt_keys,
-        )
+        return await self.call.play(*media, lang=self.lang, interrupt_keys=interrupt_keys)
 
     async def ask(
         self,
@@ -63,15 +70,6 @@ class Conversation:
             prompt=(media_uri(prompt_id),),
             lang=self.lang,
         )
-
-    async def play_composed(
-        self, media: tuple[str, ...], text: str, interrupt_keys: str
-    ) -> str | None:
-        """Play a composition (the cost notice) and record what it said."""
-        await self.record.event(
-            "prompt", ids=[m.removeprefix("sound:winet/") for m in media], lang=self.lang, text=text
-        )
-        return await self.call.play(*media, lang=self.lang, interrupt_keys=interrupt_keys)
 
     def context_headers(self) -> dict[str, str]:
         """The X-Winet-* headers the desk (and technician) phones show for this call."""

@@ -24,7 +24,7 @@ async def caller_continues(talk: Conversation) -> bool:
     await talk.record.update(notice_text=notice.text)
     rounds = talk.hotline.tables.hotline.notice_repeats_before_consent + 1
     for _ in range(rounds):
-        key = await talk.play_composed(notice.media, notice.text, CONTINUE + WITHDRAW)
+        key = await talk.play(notice.media, text=notice.text, interrupt_keys=CONTINUE + WITHDRAW)
         if key is None:
             key = await talk.call.collect_digits(
                 max_digits=1,
