@@ -121,11 +121,7 @@ async def history_page(request: web.Request) -> web.StreamResponse:
 @allow("admin")
 async def version_page(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
-    version_id = _version_id(request)
-    found = await get_tables_version(console.redis, version_id)
-    if found is None:
-        raise web.HTTPNotFound(text=f"no routing-tables version {version_id}")
-    version, bundle = found
+    version_id, (version, bundle) = await _requested_version(request)
     previous = await get_tables_version(console.redis, version_id - 1) if version_id > 1 else None
     current = await console.tables.get()
     if previous is None:
@@ -152,11 +148,8 @@ async def version_page(request: web.Request) -> web.StreamResponse:
 @allow("admin")
 async def activate_version(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
-    version_id = _version_id(request)
-    found = await get_tables_version(console.redis, version_id)
-    if found is None:
-        raise web.HTTPNotFound(text=f"no routing-tables version {version_id}")
-    checked = parsed(version_id, found[1])
+    version_id, (_, bundle) = await _requested_version(request)
+    checked = parsed(version_id, bundle)
     if checked.tables is None:
         problems = "; ".join(str(problem) for problem in checked.problems)
         raise web.HTTPConflict(text=f"version {version_id} fails today's checks: {problems}")
@@ -269,11 +262,18 @@ def _file(request: web.Request) -> str:
     return file
 
 
-def _version_id(request: web.Request) -> int:
+async def _requested_version(
+    request: web.Request,
+) -> tuple[int, tuple[TablesVersion, dict[str, str]]]:
+    """The version number in the URL and that version; 404 when there is none."""
     text = request.match_info["version"]
     if not text.isdigit():
         raise web.HTTPNotFound(text=f"{text!r} is not a version number")
-    return int(text)
+    version_id = int(text)
+    found = await get_tables_version(console_of(request).redis, version_id)
+    if found is None:
+        raise web.HTTPNotFound(text=f"no routing-tables version {version_id}")
+    return version_id, found
 
 
 def _version_name(current: Current) -> str:
