@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import sipp
-from tests.harness.sipp import AnswererScenario, CallerScenario, DtmfBatch, LogEvent, SipTarget
+from tests.harness.sipp import DtmfBatch, LogEvent, SippError, SipTarget
+from tests.harness.sipp.logs import call_result, final_counts, parse_log
+from tests.harness.sipp.scenario import (
+    AnswererScenario,
+    CallerScenario,
+    dtmf_batches,
+    first_wait_index,
+    inject_file,
+)
 
 TARGET = SipTarget.parse("sip:0800100200@127.0.0.1:5060")
 
@@ -70,7 +77,7 @@ def test_in_dialog_requests_are_answered_and_the_wait_resumes(tmp_path: Path) ->
         assert requests == ["INVITE", "UPDATE", "ACK", "BYE"]
         assert children[handler - 1].get("next") == "ended"  # no call runs into the handler
         assert "ended" in ElementTree.tostring(children[-1]).decode()  # the end comes last
-        first_wait = sipp.first_wait_index(ElementTree.tostring(root).decode())
+        first_wait = first_wait_index(ElementTree.tostring(root).decode())
         resume = next(a for a in root.iter("assign") if a.get("assign_to") == "resume_at")
         assert int(resume.get("value")) == first_wait
         assert steps(root)[first_wait].find("action/index") is not None
@@ -163,8 +170,8 @@ def test_every_response_to_the_invite_carries_the_cancel_timeout(tmp_path: Path)
 
 def test_overlapping_dtmf_batches_are_refused() -> None:
     with pytest.raises(ValueError, match="starts before '123456#'"):
-        sipp._batches([(1.0, "123456#"), (2.0, "1")])
-    assert sipp._batches([(5, "1"), (1, "42")]) == [DtmfBatch(1.0, "42"), DtmfBatch(5.0, "1")]
+        dtmf_batches([(1.0, "123456#"), (2.0, "1")])
+    assert dtmf_batches([(5, "1"), (1, "42")]) == [DtmfBatch(1.0, "42"), DtmfBatch(5.0, "1")]
 
 
 def test_a_hang_up_before_the_last_dtmf_is_refused() -> None:
@@ -182,14 +189,14 @@ def test_a_header_that_would_break_the_message_is_refused() -> None:
 
 
 def test_caller_ids_become_inject_rows_and_withheld_numbers_anonymous() -> None:
-    rows = sipp._inject_file(["+41441234567", None]).splitlines()
+    rows = inject_file(["+41441234567", None]).splitlines()
     assert rows == [
         "SEQUENTIAL",
         "+41441234567;+41441234567;127.0.0.1;P-Asserted-Identity: <sip:+41441234567@127.0.0.1>",
         "anonymous;Anonymous;anonymous.invalid;Privacy: id",
     ]
     with pytest.raises(ValueError, match="caller ID"):
-        sipp._inject_file(["044 123;45"])
+        inject_file(["044 123;45"])
 
 
 @pytest.mark.parametrize(
@@ -214,7 +221,7 @@ def test_log_lines_are_read_with_their_call_and_time() -> None:
         "2026-11-26 04:08:16 some other SIPp line\n"
         "winet 3 final 486 @2026-11-26\t04:08:16.600000\t1795666096.600000\n"
     )
-    assert sipp.parse_log(text) == [
+    assert parse_log(text) == [
         LogEvent(3, "invite", "sip:x@127.0.0.1:5060", 1795666096.514148),
         LogEvent(3, "final", "486", 1795666096.6),
     ]
@@ -225,7 +232,7 @@ def events(*items: tuple[str, str, float]) -> list[LogEvent]:
 
 
 def test_an_answered_call_that_the_far_end_ends() -> None:
-    result = sipp._call_result(
+    result = call_result(
         events(
             ("invite", "sip:x", 100.0),
             ("provisional", "180", 100.1),
@@ -247,7 +254,7 @@ def test_an_answered_call_that_the_far_end_ends() -> None:
 
 
 def test_a_call_cancelled_while_ringing() -> None:
-    result = sipp._call_result(
+    result = call_result(
         events(
             ("invite", "sip:x", 100.0),
             ("provisional", "180", 100.1),
@@ -269,6 +276,6 @@ def test_sipp_statistics_give_the_final_counts() -> None:
         "x;1;1;0;0;\n"
         "y;3;49;1;1;\n"
     )
-    assert sipp._final_counts(csv) == (49, 1)
-    with pytest.raises(sipp.SippError, match="no statistics"):
-        sipp._final_counts("")
+    assert final_counts(csv) == (49, 1)
+    with pytest.raises(SippError, match="no statistics"):
+        final_counts("")
