@@ -12,6 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+# The demo installation's provider trunk (asterisk-config/pjsip.conf, [trunk]): callers from
+# the public network send from this address, and callbacks to customers go to its port 5090.
+DEMO_TRUNK_HOST = "127.0.0.2"
+DEMO_TRUNK_PSTN_PORT = 5090
+# What Asterisk does with a call that does not come from the provider trunk (its caller ID is
+# anybody's claim): refuse it (403), or, for a lab, take it as an unidentified caller.
+UNTRUSTED_CALLERS = ("refuse", "unidentified")
 
 
 class ConfigError(Exception):
@@ -30,6 +37,7 @@ class Settings:
     ari_app: str
     sip_host: str
     sip_port: int
+    untrusted_callers: str
     rtp_start: int
     rtp_end: int
     web_host: str
@@ -53,6 +61,7 @@ class Settings:
             ari_app=env.get("IVR_ARI_APP", "winet-hotline"),
             sip_host=env.get("IVR_SIP_HOST", "127.0.0.1"),
             sip_port=_int(env, "IVR_SIP_PORT", 5060),
+            untrusted_callers=_choice(env, "IVR_UNTRUSTED_CALLERS", UNTRUSTED_CALLERS),
             rtp_start=_int(env, "IVR_RTP_START", 10000),
             rtp_end=_int(env, "IVR_RTP_END", 19999),
             web_host=env.get("IVR_WEB_HOST", "127.0.0.1"),
@@ -118,3 +127,11 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """The variable's value, one of `choices`; the first when it is not set."""
+    raw = env.get(name, choices[0])
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw

@@ -1,7 +1,10 @@
-"""Phone numbers as E.164 strings: `044 123 45 67`, `+41 44 123 45 67` and `0041441234567`
-are one number, `+41441234567`."""
+"""Phone numbers as E.164 strings: `044 123 45 67`, `+41 44 123 45 67`, `0041441234567` and
+`41441234567` (international without its prefix, as some carriers send it) are one number,
+`+41441234567`."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
@@ -31,10 +34,24 @@ _IMPOSSIBLE_REASONS = {
 
 
 def normalise_number(text: str, region: str = DEFAULT_REGION) -> str:
-    """The number in E.164; national numbers are read as numbers of `region`."""
+    """The number in E.164; national numbers are read as numbers of `region`, and digits that
+    are no national number of it as an international number without its prefix."""
     raw = text.strip()
     if not raw:
         raise InvalidNumber("empty phone number")
+    try:
+        return _e164(raw, region)
+    except InvalidNumber as error:
+        if not raw.isdigit() or raw.startswith("0"):
+            raise
+        national_error = error
+    try:
+        return _e164("+" + raw, region)
+    except InvalidNumber:
+        raise national_error from None
+
+
+def _e164(raw: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(raw, region)
     except NumberParseException as error:
@@ -50,9 +67,11 @@ def normalise_number(text: str, region: str = DEFAULT_REGION) -> str:
 
 
 def caller_number(caller_id: str | None, region: str = DEFAULT_REGION) -> str | None:
-    """The caller's number in E.164, or None when withheld (`anonymous`, empty) or invalid."""
+    """The caller's number in E.164, or None when withheld (`anonymous`, empty) or invalid.
+
+    The caller ID is the user part of a SIP URI, so it may carry %-escapes (`044%20123...`)."""
     try:
-        return normalise_number(caller_id or "", region)
+        return normalise_number(unquote(caller_id or ""), region)
     except InvalidNumber:
         return None
 

@@ -35,6 +35,8 @@ CONFIG_SOURCES = (REPO_DIR / "asterisk-config", REPO_DIR / "dialplan")
 # belong to root, not to the sid root's asterisk user (whose uid means nothing here).
 ROOT_OWNED = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/log/asterisk")
 NAME = "asterisk"
+# Written by the launcher from the settings, #tryinclude'd by dialplan/extensions.conf.
+SETTINGS_INCLUDE = "winet-settings.conf"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ def prepare(settings: Settings) -> Layout:
         shutil.copyfile("/etc/hosts", settings.asterisk_root / "etc/hosts")
     else:
         _prepare_host_etc(settings, where.etc_dir)
-    install_config(settings, where.etc_dir)
+    if install_config(settings, where.etc_dir) and processes.running_pid(settings, NAME):
+        print("Asterisk's configuration changed: restarting it to load it all")
+        stop(settings)
     return where
 
 
@@ -121,15 +125,34 @@ def extract_root(settings: Settings, tarball: Path) -> None:
     stamp.write_text(wanted)
 
 
-def install_config(settings: Settings, etc_dir: Path) -> None:
-    """Copy the repository's configuration over the package defaults, plus the ARI secret."""
+def install_config(settings: Settings, etc_dir: Path) -> bool:
+    """Copy the repository's configuration over the package defaults, plus the ARI secret and
+    the settings the dialplan reads; True when any file changed."""
     etc_dir.mkdir(parents=True, exist_ok=True)
-    for source in CONFIG_SOURCES:
-        for path in sorted(source.glob("*.conf")):
-            shutil.copyfile(path, etc_dir / path.name)
-    secret_file = etc_dir / "ari-password.conf"
-    secret_file.write_text(f"password = {settings.ari_password}\n")
-    secret_file.chmod(0o600)
+    files = {
+        path.name: path.read_text() for source in CONFIG_SOURCES for path in source.glob("*.conf")
+    }
+    files["ari-password.conf"] = f"password = {settings.ari_password}\n"
+    files[SETTINGS_INCLUDE] = dialplan_settings(settings)
+    changed = False
+    for name, text in sorted(files.items()):
+        target = etc_dir / name
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+            changed = True
+    (etc_dir / "ari-password.conf").chmod(0o600)
+    return changed
+
+
+def dialplan_settings(settings: Settings) -> str:
+    """The dialplan globals that come from the settings (included by extensions.conf)."""
+    return f"UNTRUSTED_CALLERS = {settings.untrusted_callers}\n"
+
+
+def reload_dialplan(settings: Settings) -> None:
+    """Install the configuration and make the running Asterisk read its dialplan again."""
+    install_config(settings, layout(settings).etc_dir)
+    cli(settings, "dialplan reload")
 
 
 def start(settings: Settings, where: Layout) -> int:

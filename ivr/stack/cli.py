@@ -7,7 +7,7 @@ import csv
 import re
 import sys
 
-from ivr.config import Settings
+from ivr.config import DEMO_TRUNK_HOST, DEMO_TRUNK_PSTN_PORT, Settings
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.customers.numbers import caller_number
 from ivr.stack import asterisk, processes, redis, web, worker
@@ -78,7 +78,9 @@ def how_to_call(settings: Settings) -> str:
     lines = [
         "",
         f"The hotline answers {support}",
-        "  Call from a SIP phone on this machine; the caller ID is the From header's user.",
+        f"  Call through the demo provider trunk: send from {DEMO_TRUNK_HOST} (any port) with",
+        "  the caller's number in P-Asserted-Identity (or From); Privacy: id withholds it.",
+        *_untrusted_callers(settings),
         f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); a withheld number is asked for the PIN:",
     ]
     with DEMO_CUSTOMERS_CSV.open(newline="") as rows:
@@ -89,13 +91,25 @@ def how_to_call(settings: Settings) -> str:
     lines += [
         "  Asterisk dials technicians and the xy AG desk (asterisk-config/pjsip.conf):",
         "    tech-anna 127.0.0.1:5071, tech-marco :5072, tech-lea :5073, xy-desk :5074",
-        f"  Scripted call:   sipp -sn uac -s {settings.support_number} 127.0.0.1:5060 -m 1",
+        "  Callbacks to customers leave through the trunk to "
+        f"sip:<number>@{DEMO_TRUNK_HOST}:{DEMO_TRUNK_PSTN_PORT}",
+        f"  Scripted call:   sipp -sn uac -i {DEMO_TRUNK_HOST} -s {settings.support_number} "
+        f"{settings.sip_host}:{settings.sip_port} -m 1",
         f"  Web console:     {web.url(settings)} (desk view and admin console; the first",
         f"                   users' passwords are in {settings.state_dir / 'secrets'})",
         "  Calls so far:    .venv/bin/ivr calls list",
         "  Stop it all:     ./hotline down",
     ]
     return "\n".join(lines)
+
+
+def _untrusted_callers(settings: Settings) -> list[str]:
+    if settings.untrusted_callers == "unidentified":
+        return ["  Lab mode: calls from anywhere else are taken as withheld numbers."]
+    return [
+        "  Calls from anywhere else are refused with 403 Forbidden (for a lab,",
+        "  IVR_UNTRUSTED_CALLERS=unidentified takes them as withheld numbers).",
+    ]
 
 
 def run_setup(args: argparse.Namespace) -> int:
