@@ -1,7 +1,8 @@
 """Fixtures for tests with real SIP user agents (register in tests/conftest.py's pytest_plugins).
 
-- `phone_agent` (session): the pjsua2 phones `caller` (5070), `tech-anna` (5071),
-  `tech-marco` (5072), `tech-lea` (5073) and `xy-desk` (5074), started once.
+- `phone_agent` (session): the pjsua2 phones `caller` (127.0.0.2:5070, calling through the
+  demo provider trunk), `tech-anna` (5071), `tech-marco` (5072), `tech-lea` (5073), `xy-desk`
+  (5074) and `pstn` (127.0.0.2:5090, a customer Asterisk calls through the trunk), started once.
 - `phones` (function): the same agent, reset before and after the test (calls hung up,
   default behaviour: answer after 0.2 s and stay, events forgotten). A failed callback inside
   the agent fails the test.

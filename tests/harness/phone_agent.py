@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 import pjsua2 as pj
 
-SIP_HOST = "127.0.0.1"
+DEFAULT_HOST = "127.0.0.1"
 FIRST_PHONE_PORT = 5070
 RTP_BASE_PORT = 40000
 RTP_PORTS_PER_PHONE = 100
@@ -129,7 +129,7 @@ class Agent:
         name, port = command["phone"], int(command["port"])
         if name in self.phones:
             raise ValueError(f"phone {name!r} exists already")
-        self.phones[name] = Phone(self, name, port)
+        self.phones[name] = Phone(self, name, command.get("host", DEFAULT_HOST), port)
         return {"rtp_port": rtp_port_for(port)}
 
     def cmd_configure(self, command: dict[str, Any]) -> None:
@@ -190,6 +190,15 @@ class Agent:
         except KeyError:
             raise ValueError(f"no phone named {name!r} (have: {sorted(self.phones)})") from None
 
+    def phone_addressed(self, invite: str, default: Phone) -> Phone:
+        """The phone an INVITE is for: the one at its Request-URI's address.
+
+        pjsua gives a call to the account named by the URI's user part; a call through the
+        trunk names the customer's number there, not the phone (`pstn`).
+        """
+        address = request_uri_address(invite)
+        return next((p for p in self.phones.values() if (p.host, p.port) == address), default)
+
     # -- main loop -----------------------------------------------------------------------
 
     def poll(self) -> None:
@@ -220,27 +229,28 @@ class Agent:
 
 
 class Phone(pj.Account):
-    """One SIP phone: its own UDP port on loopback, no registration."""
+    """One SIP phone: its own address and UDP port on loopback, no registration."""
 
-    def __init__(self, agent: Agent, name: str, port: int) -> None:
+    def __init__(self, agent: Agent, name: str, host: str, port: int) -> None:
         super().__init__()
         self.agent = agent
         self.name = name
+        self.host = host
         self.port = port
         self.behaviour = dict(DEFAULT_BEHAVIOUR)
         self.numbering = itertools.count(1)
         transport = pj.TransportConfig()
-        transport.boundAddress = SIP_HOST
+        transport.boundAddress = host
         transport.port = port
         self.transport_id = agent.endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
-        self.create(self._account_config(f"sip:{name}@{SIP_HOST}:{port}"))
+        self.create(self._account_config(f"sip:{name}@{host}:{port}"))
 
     def _account_config(self, id_uri: str) -> pj.AccountConfig:
         config = pj.AccountConfig()
         config.idUri = id_uri
         config.sipConfig.transportId = self.transport_id
         media = config.mediaConfig.transportConfig
-        media.boundAddress = SIP_HOST
+        media.boundAddress = self.host
         media.port = rtp_port_for(self.port)
         media.portRange = RTP_PORTS_PER_PHONE
         # Our phones answer with one codec; no re-INVITE to "lock" it on the far end.
@@ -251,7 +261,8 @@ class Phone(pj.Account):
         return f"{self.name}-{next(self.numbering)}"
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
-        self.agent.guarded(self.name, "incoming call", lambda: self._take_call(prm))
+        phone = self.agent.phone_addressed(prm.rdata.wholeMsg, self)
+        self.agent.guarded(phone.name, "incoming call", lambda: phone._take_call(prm))
 
     def _take_call(self, prm: pj.OnIncomingCallParam) -> None:
         call = PhoneCall(self, dict(self.behaviour), call_id=prm.callId)
@@ -271,8 +282,8 @@ class Phone(pj.Account):
             identity = '"Anonymous" <sip:anonymous@anonymous.invalid>'
             headers = {"Privacy": "id", **headers}
         else:
-            identity = f'"{caller_id}" <sip:{caller_id}@{SIP_HOST}:{self.port}>'
-            headers = {"P-Asserted-Identity": f"<sip:{caller_id}@{SIP_HOST}>", **headers}
+            identity = f'"{caller_id}" <sip:{caller_id}@{self.host}:{self.port}>'
+            headers = {"P-Asserted-Identity": f"<sip:{caller_id}@{self.host}>", **headers}
         call = PhoneCall(self, plan)
         param = pj.CallOpParam(True)
         param.txOption.localUri = identity
@@ -447,6 +458,16 @@ def invite_summary(message: str) -> dict[str, Any]:
 
 
 _COMPACT_FORMS = {"f": "From", "t": "To", "i": "Call-ID", "m": "Contact", "v": "Via"}
+
+
+def request_uri_address(message: str) -> tuple[str, int] | None:
+    """(host, port) of a SIP request's URI (port 5060 when it names none); None if no URI."""
+    parts = message.split("\r\n", 1)[0].split(" ")
+    if len(parts) != 3 or not parts[1].startswith("sip:"):
+        return None
+    host_port = parts[1].removeprefix("sip:").rsplit("@", 1)[-1].split(";", 1)[0]
+    host, _, port = host_port.partition(":")
+    return host, int(port) if port.isdigit() else 5060
 
 
 def _uri_user(header: str) -> str:

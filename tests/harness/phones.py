@@ -42,12 +42,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.config import DEMO_TRUNK_HOST, DEMO_TRUNK_PSTN_PORT
+
 AGENT_SCRIPT = Path(__file__).with_name("phone_agent.py")
 
 # The phones Asterisk dials (asterisk-config/pjsip.conf) and a phone that places calls.
 DESK_AND_TECHNICIANS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073, "xy-desk": 5074}
 CALLER = {"caller": 5070}
-ALL_PHONES = {**CALLER, **DESK_AND_TECHNICIANS}
+# A customer's phone on the public network, which Asterisk reaches through the provider trunk.
+PSTN = {"pstn": DEMO_TRUNK_PSTN_PORT}
+ALL_PHONES = {**CALLER, **DESK_AND_TECHNICIANS, **PSTN}
+# The caller and the customer's phone stand for the public network: they send from the demo
+# provider trunk's address. The others are on 127.0.0.1.
+PUBLIC_NETWORK = {*CALLER, *PSTN}
 
 COMMAND_TIMEOUT = 10.0
 
@@ -93,6 +100,11 @@ class Behaviour:
         plan["dtmf"] = [list(step) for step in self.dtmf]
         plan["play"] = str(self.play) if self.play else None
         return plan
+
+
+def phone_host(name: str) -> str:
+    """The address phone `name` binds to."""
+    return DEMO_TRUNK_HOST if name in PUBLIC_NETWORK else "127.0.0.1"
 
 
 def behaviour(**settings: Any) -> Behaviour:
@@ -178,7 +190,8 @@ class Phones:
         try:
             phones_agent._ready.result(startup_timeout)
             for name, port in phones.items():
-                phones_agent._request_blocking("add_phone", phone=name, port=port)
+                host = phone_host(name)
+                phones_agent._request_blocking("add_phone", phone=name, host=host, port=port)
                 phones_agent.phones[name] = port
         except (concurrent.futures.TimeoutError, PhoneAgentError) as error:
             phones_agent.stop()
@@ -200,7 +213,7 @@ class Phones:
 
     def uri(self, name: str) -> str:
         """The SIP URI that reaches phone `name` directly, as Asterisk dials it."""
-        return f"sip:{name}@127.0.0.1:{self.phones[self._known(name)]}"
+        return f"sip:{name}@{phone_host(name)}:{self.phones[self._known(name)]}"
 
     # -- commands ------------------------------------------------------------------------
 

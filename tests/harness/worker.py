@@ -59,7 +59,7 @@ class Worker:
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_SECONDS
-        while not app_registered(self.settings):
+        while not _answers_as_registered(self.settings):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise WorkerError(f"the IVR worker did not start:\n{self.log_text()}")
@@ -111,3 +111,11 @@ async def _flush(settings: Settings) -> None:
 
 def app_registered(settings: Settings) -> bool:
     return asterisk.ari_get(settings, f"/applications/{settings.ari_app}") is not None
+
+
+def _answers_as_registered(settings: Settings) -> bool:
+    """The application is registered; False while ARI does not answer (Asterisk restarting)."""
+    try:
+        return app_registered(settings)
+    except OSError:  # urllib's URLError included
+        return False

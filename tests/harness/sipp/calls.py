@@ -15,7 +15,7 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from ivr.config import Settings
+from ivr.config import DEMO_TRUNK_HOST, Settings
 from tests.harness.sipp import logs
 from tests.harness.sipp.logs import AnswerSummary, CallResult, LoadResult, LogEvent
 from tests.harness.sipp.processes import SippError, SippRun, udp_port_bound
@@ -73,10 +73,15 @@ async def place_call(
     hangup_after: float | None = None,
     cancel_after: float = 30.0,
     extra_headers: Mapping[str, str] | None = None,
+    source: str = DEMO_TRUNK_HOST,
+    from_user: str | None = None,
     timeout: float = 120.0,  # noqa: ASYNC109 - a test states how long a call may take
 ) -> CallResult:
     """Call `to` (the support number by default) as `caller_id` (None: withheld).
 
+    The call comes from `source`: the demo provider trunk by default, which asserts the
+    caller ID in P-Asserted-Identity and shows it in From (`from_user`, e.g. `anonymous`,
+    shows that instead); any other address stands for a caller outside the trunk.
     `dtmf_schedule` lists (seconds after answer, digits) batches, e.g. `[(4, "123456#"),
     (20, "1")]`. With `hangup_after` the caller hangs up that many seconds after answer;
     without it the call lasts until the far end hangs up, or `timeout` seconds at most.
@@ -84,7 +89,8 @@ async def place_call(
     provisional one.
     """
     scenario = _caller_scenario(to, dtmf_schedule, hangup_after, cancel_after, extra_headers)
-    async with scenario.run([caller_id], trace_messages=True, extra_args=("-m", "1")) as run:
+    one_call = {"trace_messages": True, "extra_args": ("-m", "1")}
+    async with scenario.run([caller_id], address=source, from_user=from_user, **one_call) as run:
         exit_code = run.check_exit(await run.wait(timeout))
         return await asyncio.to_thread(_call_outcome, run, exit_code)
 
@@ -100,11 +106,13 @@ async def place_calls(
     hangup_after: float | None = None,
     cancel_after: float = 30.0,
     extra_headers: Mapping[str, str] | None = None,
+    source: str = DEMO_TRUNK_HOST,
     timeout: float = 300.0,  # noqa: ASYNC109 - a benchmark states how long the load may take
 ) -> LoadResult:
     """Load mode: `count` calls, at most `concurrent` at once, started at `rate` per second.
 
-    Caller IDs are taken in turn from `caller_ids`. Every call follows the same schedule.
+    Caller IDs are taken in turn from `caller_ids`. Every call follows the same schedule and
+    comes from `source` (see `place_call`).
     """
     if count < 1 or concurrent < 1 or rate <= 0:
         raise ValueError(f"need count, concurrent >= 1 and rate > 0: {count}, {concurrent}, {rate}")
@@ -112,7 +120,7 @@ async def place_calls(
         raise ValueError("caller_ids is empty (use [None] for withheld numbers)")
     scenario = _caller_scenario(to, dtmf_schedule, hangup_after, cancel_after, extra_headers)
     load = ("-m", str(count), "-l", str(concurrent), "-r", str(rate), "-rp", "1000")
-    async with scenario.run(list(caller_ids), extra_args=load) as run:
+    async with scenario.run(list(caller_ids), address=source, extra_args=load) as run:
         started = asyncio.get_running_loop().time()
         exit_code = run.check_exit(await run.wait(timeout))
         wall = asyncio.get_running_loop().time() - started

@@ -22,6 +22,7 @@ SIPP_PORTS = range(5080, 5100)
 FIRST_PHONE_PORT = 5070
 RTP_BASE_PORT = 40000
 RTP_PORTS_PER_PHONE = 100
+LOOPBACK = "127.0.0.1"
 
 
 class SippError(Exception):
@@ -69,21 +70,22 @@ async def sipp_run(
     *,
     token: str,
     remote: SipTarget | None,
+    address: str = LOOPBACK,
     port: int | None = None,
     trace_messages: bool = False,
     extra_args: Sequence[str] = (),
 ) -> AsyncIterator[SippRun]:
-    """Run SIPp: a client calling `remote`, or a server on `port`.
+    """Run SIPp: a client calling `remote`, or a server on `port`, bound to `address`.
 
     `files` makes the scenario XML and the inject file (run off the event loop, as it writes
     the DTMF pcaps); SIPp works in a folder of its own, removed afterwards.
     """
     if shutil.which("sipp") is None:
         raise SippError("sipp is not installed (Debian package sip-tester)")
-    options = _SippOptions(token, remote, trace_messages, tuple(extra_args))
+    options = _SippOptions(token, remote, address, trace_messages, tuple(extra_args))
     work_dir = await asyncio.to_thread(_prepare_work_dir, files)
     try:
-        with _claimed_port(port) as claimed:
+        with _claimed_port(address, port) as claimed:
             async with _running_sipp(work_dir, claimed, options) as run:
                 yield run
     finally:
@@ -94,6 +96,7 @@ async def sipp_run(
 class _SippOptions:
     token: str
     remote: SipTarget | None
+    address: str
     trace_messages: bool
     extra_args: tuple[str, ...]
 
@@ -113,8 +116,8 @@ async def _running_sipp(work_dir: Path, port: int, options: _SippOptions) -> Asy
     args = [
         *((f"{remote.host}:{remote.port}",) if remote else ()),
         *("-sf", "scenario.xml", "-inf", "inject.csv"),
-        *("-i", "127.0.0.1", "-p", str(port), "-t", "u1"),
-        *("-mi", "127.0.0.1", "-mp", str(_media_port(port))),
+        *("-i", options.address, "-p", str(port), "-t", "u1"),
+        *("-mi", options.address, "-mp", str(_media_port(port))),
         *("-cid_str", f"%u-%p-{options.token}@%s"),
         *("-nostdin", "-trace_logs", "-log_file", "calls.log"),
         *("-trace_err", "-error_file", "errors.log"),
@@ -143,13 +146,15 @@ _claimed: set[int] = set()
 
 
 @contextlib.contextmanager
-def _claimed_port(wanted: int | None = None) -> Iterator[int]:
-    """A free SIP port for one SIPp run: `wanted`, or the first free one in 5080-5099.
+def _claimed_port(address: str, wanted: int | None = None) -> Iterator[int]:
+    """A free SIP port on `address` for one SIPp run: `wanted`, or the first free one in
+    5080-5099.
 
-    Callers use 5080-5099; the pjsua2 phones 5070-5079. Each port comes with its RTP block.
+    Callers use 5080-5099; the pjsua2 phones 5070-5079 (and the trunk's 127.0.0.2:5090). Each
+    port comes with its RTP block.
     """
     for port in SIPP_PORTS if wanted is None else (wanted,):
-        if port in _claimed or not _udp_port_free(port) or not _udp_port_free(_media_port(port)):
+        if port in _claimed or not _udp_ports_free(address, port, _media_port(port)):
             continue
         _claimed.add(port)
         try:
@@ -158,7 +163,9 @@ def _claimed_port(wanted: int | None = None) -> Iterator[int]:
             _claimed.discard(port)
         return
     if wanted is not None:
-        raise SippError(f"UDP port {wanted} (or its RTP port {_media_port(wanted)}) is in use")
+        raise SippError(
+            f"UDP port {address}:{wanted} (or its RTP port {_media_port(wanted)}) is in use"
+        )
     raise SippError(f"no free UDP port for SIPp in {SIPP_PORTS.start}-{SIPP_PORTS.stop - 1}")
 
 
@@ -177,10 +184,11 @@ def udp_port_bound(port: int) -> bool:
     return False
 
 
-def _udp_port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+def _udp_ports_free(address: str, *ports: int) -> bool:
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((address, port))
+            except OSError:
+                return False
     return True

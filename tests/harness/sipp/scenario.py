@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tests.harness import dtmf
 from tests.harness.sipp.processes import PCAP_DIR, SippRun, sipp_run
@@ -109,12 +110,19 @@ class CallerScenario:
         return _document("winet-caller", self._invite(), after_answer, self._endings())
 
     def run(
-        self, caller_ids: list[str | None], **options: Any
+        self,
+        caller_ids: list[str | None],
+        *,
+        address: str,
+        from_user: str | None = None,
+        **options: Any,
     ) -> contextlib.AbstractAsyncContextManager[SippRun]:
-        def files() -> tuple[str, str]:
-            return self.xml(PCAP_DIR), inject_file(caller_ids)
+        """Run SIPp from `address`, taking the caller IDs in turn (see `inject_file`)."""
 
-        return sipp_run(files, token=self.token, remote=self.target, **options)
+        def files() -> tuple[str, str]:
+            return self.xml(PCAP_DIR), inject_file(caller_ids, address, from_user)
+
+        return sipp_run(files, token=self.token, remote=self.target, address=address, **options)
 
     # SIP identities. [field0]: caller user part, [field1]: display name, [field2]: host of
     # the From URI, [field3]: the identity header (P-Asserted-Identity or Privacy).
@@ -573,15 +581,28 @@ _IN_DIALOG = f"""<label id="_unexp.main"/>
 </action></nop>"""
 
 
-def inject_file(caller_ids: list[str | None]) -> str:
+def inject_file(caller_ids: list[str | None], host: str, from_user: str | None = None) -> str:
+    """SIPp's inject rows: per caller, the From user, its display name, the From host and the
+    identity header.
+
+    A number is asserted in P-Asserted-Identity and shown in From, unless `from_user` (e.g.
+    `anonymous`) takes its place there; None withholds the number: `anonymous` in From and
+    `Privacy: id`. Spaces in a number (`044 123 45 67`) are sent %-escaped, as SIP wants them.
+    """
+    if from_user is not None:
+        _check_sip_user(from_user)
     rows = ["SEQUENTIAL"]
     for caller_id in caller_ids:
         if caller_id is None:
             rows.append("anonymous;Anonymous;anonymous.invalid;Privacy: id")
             continue
-        if not re.fullmatch(r"\+?[0-9A-Za-z*#.\-]+", caller_id):
-            raise ValueError(f"caller ID must be a number or a SIP user name, not {caller_id!r}")
-        rows.append(
-            f"{caller_id};{caller_id};127.0.0.1;P-Asserted-Identity: <sip:{caller_id}@127.0.0.1>"
-        )
+        _check_sip_user(caller_id)
+        user = quote(caller_id, safe="+*#.-")
+        shown = (from_user, from_user) if from_user else (user, caller_id)
+        rows.append(f"{shown[0]};{shown[1]};{host};P-Asserted-Identity: <sip:{user}@{host}>")
     return "\n".join(rows) + "\n"
+
+
+def _check_sip_user(caller_id: str) -> None:
+    if not re.fullmatch(r"\+?[0-9A-Za-z*#.\- ]+", caller_id):
+        raise ValueError(f"caller ID must be a number or a SIP user name, not {caller_id!r}")

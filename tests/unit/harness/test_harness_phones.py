@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.phone_agent import invite_summary, wav_complete
+from tests.harness.phone_agent import invite_summary, request_uri_address, wav_complete
 from tests.harness.phones import audio_level, behaviour, tone, write_wav
 
 INVITE = (
@@ -34,6 +34,14 @@ def test_an_invite_is_summed_up_with_caller_and_x_headers() -> None:
         "x-winet-tier": "premium",
         "X-Winet-Consent": "1@2026-11-28T10:16:02+01:00",
     }
+
+
+def test_the_phone_an_invite_is_for_is_found_by_its_request_uri_address() -> None:
+    assert request_uri_address(INVITE) == ("127.0.0.1", 5074)
+    trunk = "INVITE sip:+41441234567@127.0.0.2:5090;user=phone SIP/2.0\r\n\r\n"
+    assert request_uri_address(trunk) == ("127.0.0.2", 5090)
+    assert request_uri_address("INVITE sip:127.0.0.2 SIP/2.0\r\n") == ("127.0.0.2", 5060)
+    assert request_uri_address("SIP/2.0 200 OK\r\n") is None
 
 
 def test_behaviours_are_checked_naming_what_is_wrong(tmp_path: Path) -> None:

@@ -189,14 +189,25 @@ def test_a_header_that_would_break_the_message_is_refused() -> None:
 
 
 def test_caller_ids_become_inject_rows_and_withheld_numbers_anonymous() -> None:
-    rows = inject_file(["+41441234567", None]).splitlines()
+    rows = inject_file(["+41441234567", None, "044 123 45 67"], "127.0.0.2").splitlines()
     assert rows == [
         "SEQUENTIAL",
-        "+41441234567;+41441234567;127.0.0.1;P-Asserted-Identity: <sip:+41441234567@127.0.0.1>",
+        "+41441234567;+41441234567;127.0.0.2;P-Asserted-Identity: <sip:+41441234567@127.0.0.2>",
         "anonymous;Anonymous;anonymous.invalid;Privacy: id",
+        "044%20123%2045%2067;044 123 45 67;127.0.0.2;"
+        "P-Asserted-Identity: <sip:044%20123%2045%2067@127.0.0.2>",
     ]
     with pytest.raises(ValueError, match="caller ID"):
-        inject_file(["044 123;45"])
+        inject_file(["044 123;45"], "127.0.0.2")
+
+
+def test_the_asserted_number_can_stand_behind_an_anonymous_from() -> None:
+    rows = inject_file(["+41441234567"], "127.0.0.2", from_user="anonymous").splitlines()
+    assert (
+        rows[1] == "anonymous;anonymous;127.0.0.2;P-Asserted-Identity: <sip:+41441234567@127.0.0.2>"
+    )
+    with pytest.raises(ValueError, match="caller ID"):
+        inject_file(["+41441234567"], "127.0.0.2", from_user="a;b")
 
 
 @pytest.mark.parametrize(
