@@ -36,6 +36,11 @@ class Span:
     end: datetime
     label: str  # "07:00–19:00"
 
+    @property
+    def desk(self) -> Leg:
+        """The 24/7 desk: the last leg of every ladder."""
+        return self.ladder[-1]
+
     def to_json(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
 
