@@ -36,11 +36,6 @@ class Span:
     end: datetime
     label: str  # "07:00–19:00"
 
-    @property
-    def desk(self) -> Leg:
-        """The 24/7 desk: the last leg of every ladder."""
-        return self.ladder[-1]
-
     def to_json(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
 
@@ -67,6 +62,11 @@ class Decision:
     first_reaction: str | None  # the tier's promise, e.g. "within 6 hours"
     first_reaction_due: datetime | None
     reasons: tuple[str, ...]
+
+    @property
+    def desk(self) -> Leg:
+        """The 24/7 desk: the last leg of every ladder."""
+        return self.ladder[-1]
 
     def to_json(self) -> dict[str, Any]:
         return {
