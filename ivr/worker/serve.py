@@ -44,6 +44,16 @@ async def serve(settings: Settings) -> None:
         on_orphan=lambda call: rescue_orphan(call, runtime),
     )
 
+    async def announce_workers() -> None:
+        """Tell the dialplan over how many workers' applications to spread calls."""
+        await client.request(
+            "POST",
+            "/asterisk/variable",
+            params={"variable": "WINET_WORKERS", "value": settings.workers},
+        )
+
+    client.on_connect = announce_workers
+
     async def channel_ids() -> set[str]:
         return {channel["id"] for channel in await client.request("GET", "/channels")}
 
