@@ -59,6 +59,7 @@ async def serve(settings: Settings) -> None:
 
     housekeeping = [
         asyncio.create_task(runtime.backlog.run(), name="record-backlog"),
+        asyncio.create_task(runtime.load.run(), name="load-gauge"),
         asyncio.create_task(LostRecordSweeper(runtime, channel_ids).run(), name="lost-records"),
     ]
     stop = asyncio.Event()

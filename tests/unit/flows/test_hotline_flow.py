@@ -339,3 +339,17 @@ async def test_no_choice_in_the_menu_keeps_the_customers_language(runtime: Runti
     menu = [lang for ids, lang in call.heard if ids == ("language_menu",)]
     assert menu == ["de", "fr", "it", "en"], "each language offers itself in its own voice"
     assert record.summary["language"] == "it"
+
+
+async def test_past_capacity_a_new_call_goes_straight_to_the_desk_with_a_record(runtime: Runtime):
+    runtime.load.note(runtime.load.limit * 10)
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+
+    await handle_call(call, runtime)
+
+    assert not call.answered and call.heard == [], "no IVR at all: straight on"
+    assert call.left_for == ("hand-to-desk", "s", 1)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert record.summary["outcome"] == "desk_overload"
+    assert [e["kind"] for e in record.events] == ["started", "overload", "ended"]
+    assert runtime.load.shed == 1
