@@ -104,6 +104,7 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     talk = conversation(call, runtime)
     await talk.record.orphan("found unhandled after a reconnect")
     await send_to_desk_by_dialplan(talk)
+    await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 
 def conversation(call: Call, runtime: Runtime) -> Conversation:

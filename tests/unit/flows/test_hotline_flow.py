@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ivr.flows.hotline import handle_call, rescue_orphan
+from ivr.flows.hotline import conversation, handle_call, rescue_orphan
 from ivr.routing import Contract, Leg, decide
 from ivr.store import calls, pins
 from ivr.worker.runtime import Runtime
@@ -304,12 +304,16 @@ async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtim
     assert call.variables["__WINET_CUSTOMER"] == "klinik-seefeld"
 
 
-async def test_an_orphan_goes_to_the_desk(runtime: Runtime, redis_client):
+async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Runtime):
     call = ScriptedCall(Script(PREMIUM), runtime.clock)
+    await conversation(call, runtime).record.started(PREMIUM, "", "de")  # by a worker now dead
 
     await rescue_orphan(call, runtime)
 
     assert call.left_for == ("hand-to-desk", "s", 1)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert [e["kind"] for e in record.events] == ["started", "orphan", "ended"]
+    assert record.summary["outcome"] == "desk_fallback"
 
 
 async def test_the_language_chosen_in_the_menu_wins_over_the_customers(runtime: Runtime):
