@@ -29,6 +29,9 @@ from ivr.worker.runtime import Runtime, repository_tables
 log = logging.getLogger("ivr.worker")
 
 DRAIN_SECONDS = 30.0  # calls in progress may finish this long after a stop is asked
+# After a (re)connect, how long a channel in our application may wait for its StasisStart
+# before it counts as left behind (by a worker that died): short, so its caller is not kept.
+ORPHAN_SETTLE_SECONDS = 0.5
 
 
 class StartupError(Exception):
@@ -37,7 +40,13 @@ class StartupError(Exception):
 
 async def serve(settings: Settings) -> None:
     runtime = await start_runtime(settings)
-    client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
+    client = AriClient(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password,
+        settings.ari_app,
+        orphan_settle=ORPHAN_SETTLE_SECONDS,
+    )
     app = StasisApp(
         client,
         lambda call: handle_call(call, runtime),
