@@ -25,7 +25,8 @@ CALLER_ID = "+41441234567"
 async def sipp_to_phone(
     sipp: Callable[..., Any], phones: Phones, name: str, *args: Any, **options: Any
 ) -> CallResult:
-    result = await sipp(*args, to=phones.uri(name), timeout=30, **options)
+    # straight to the phone, from the phones' own address: no provider trunk in between
+    result = await sipp(*args, to=phones.uri(name), source="127.0.0.1", timeout=30, **options)
     assert result.completed, f"SIPp did not finish its scenario: {result.errors}"
     await phones.wait_for(name, "disconnected")
     return result
