@@ -38,6 +38,19 @@ LEG_ARG = "leg"
 DTMF_KEYS = "0123456789*#ABCD"
 MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "tone:")
 DIAL_FAILURES = ("no_answer", "busy", "declined", "failed", "unreachable")
+# The events a Call acts on; an application of Calls need receive no others.
+EVENT_TYPES = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDtmfReceived",
+    "PlaybackStarted",
+    "PlaybackFinished",
+    "ChannelEnteredBridge",
+    "ChannelHangupRequest",
+    "ChannelDestroyed",
+    "Dial",
+    "ApplicationReplaced",
+)
 
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
 _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
