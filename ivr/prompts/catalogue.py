@@ -44,6 +44,7 @@ FLOW_PROMPTS = (
     "connecting_technician",
     "please_hold",
     "technician_unavailable",
+    "technician_not_accepted",
     "connecting_desk",
     "withdrawn",
     "goodbye",
@@ -82,6 +83,18 @@ FLOW_PROMPTS = (
     "whisper/unidentified",
     "whisper/tier",
     "whisper/accept",
+    "queue/you_are_next",
+    "queue/there_are",
+    "queue/calls_waiting",
+    "queue/hold_time",
+    "queue/minutes",
+    "queue/minute",
+    "queue/less_than",
+    "queue/thank_you",
+    "queue/callback_offer",
+    "queue/callback_confirmed",
+    "queue/callback_by",
+    "queue/callback_soon",
 )
 
 
