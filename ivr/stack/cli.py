@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     up = commands.add_parser("up", help="start what is not running (idempotent)")
     up.add_argument("--only", type=_components, default=COMPONENTS, help="comma-separated")
+    _add_demo_options(up)
     up.set_defaults(run=run_up)
 
     down = commands.add_parser("down", help="stop everything the launcher started")
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setup = commands.add_parser(
         "setup", help="build prompts, publish the tables if none are, load demo customers"
     )
-    setup.add_argument("--no-demo", dest="demo", action="store_false", help="no demo customers")
+    _add_demo_options(setup)
     setup.set_defaults(run=run_setup)
 
     restart = commands.add_parser("restart", help="stop and start one component")
@@ -46,10 +47,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cli.set_defaults(run=run_asterisk_cli)
 
 
+def _add_demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-demo",
+        dest="demo",
+        action="store_false",
+        help="a fresh installation without the demo customers (later runs never load them)",
+    )
+    parser.add_argument(
+        "--demo-closures",
+        action="store_true",
+        help="publish the first tables with the demo closure dates (routing/demo/closures.toml)",
+    )
+
+
 def run_up(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     try:
-        start_components(settings, args.only)
+        start_components(settings, args.only, demo=args.demo, demo_closures=args.demo_closures)
     except LaunchError as error:
         print(f"ivr stack up: {error}", file=sys.stderr)
         return 1
@@ -59,14 +74,21 @@ def run_up(args: argparse.Namespace) -> int:
     return status
 
 
-def start_components(settings: Settings, components: tuple[str, ...]) -> None:
+def start_components(
+    settings: Settings,
+    components: tuple[str, ...],
+    *,
+    demo: bool = True,
+    demo_closures: bool = False,
+) -> None:
+    """Start the components; `demo` and `demo_closures` count on a fresh installation only."""
     if "redis" in components:
         redis.start(settings)
     if "asterisk" in components:
         asterisk.start(settings, asterisk.prepare(settings))
         asterisk.wait_ready(settings)
     if "worker" in components:
-        for line in prepare_data(settings):
+        for line in prepare_data(settings, demo=demo, demo_closures=demo_closures):
             print(line)
         worker.start(settings)
     if "web" in components:
@@ -100,7 +122,8 @@ def how_to_call(settings: Settings) -> str:
 
 def run_setup(args: argparse.Namespace) -> int:
     try:
-        for line in prepare_data(Settings.from_env(), demo=args.demo):
+        settings = Settings.from_env()
+        for line in prepare_data(settings, demo=args.demo, demo_closures=args.demo_closures):
             print(line)
     except LaunchError as error:
         print(f"ivr stack setup: {error}", file=sys.stderr)
