@@ -74,8 +74,13 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
                 html = render_cards(update.cards, session.csrf_token)
                 await _send(response, "snapshot", {"html": html})
                 continue
+            order = [f"call-{card.call_id}" for card in console.board.cards()]
             for card in update.cards:
-                data = {"id": card.call_id, "html": render_card(card, session.csrf_token)}
+                data = {
+                    "id": card.call_id,
+                    "html": render_card(card, session.csrf_token),
+                    "order": order,
+                }
                 await _send(response, "call", data)
     except ConnectionResetError:
         pass  # the browser went away

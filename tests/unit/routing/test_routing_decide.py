@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ivr.routing import Contract, decide, explain, parse_tables
+from ivr.routing import Contract, decide, desk_priority, explain, parse_tables
 from tests.unit.routing.conftest import ZURICH, edited
 
 
@@ -453,3 +453,11 @@ def test_opening_at_a_skipped_time_is_the_clock_change(night_tables):
     decision = decide(night_tables, Contract("late"), utc("2026-03-29 00:45"))
     assert decision.next_opening.isoformat() == "2026-03-29T03:00:00+02:00"
     assert decision.first_reaction_due.isoformat() == "2026-03-29T04:00:00+02:00"
+
+
+def test_desk_priority_follows_the_tiers_and_puts_identified_callers_first(tables):
+    order = [desk_priority(tables, tier) for tier in tables.tiers]
+    assert list(tables.tiers) == ["premium", "pro-plus", "pro", "basic-plus", "basic"]
+    assert order == sorted(order, reverse=True) and len(set(order)) == 5
+    assert min(order) > desk_priority(tables, None) == 0
+    assert desk_priority(tables, "gold") == 0
