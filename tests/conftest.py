@@ -2,7 +2,7 @@ import pytest
 
 from ivr.config import Settings
 from ivr.stack import processes
-from ivr.stack.cli import COMPONENTS
+from ivr.stack.launcher import COMPONENTS
 
 pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ivr import store
 from ivr.config import REPO_DIR, Settings
 from ivr.stack import asterisk, processes
-from ivr.stack.cli import start_components
+from ivr.stack.launcher import start_components
 from ivr.stack.setup import prepare_data
 
 START_SECONDS = 30.0
