@@ -170,6 +170,10 @@ def _line(customer: Customer) -> str:
     )
 
 
+def _free_units(per_month: int | None) -> str:
+    return "the tier's count per month" if per_month is None else f"{per_month} per month"
+
+
 def _details(customer: Customer, month: str, used: int) -> str:
     contract = customer.contract
     if not customer.has_pin:
@@ -184,6 +188,6 @@ def _details(customer: Customer, month: str, used: int) -> str:
         ("PIN", pin),
         ("tier", contract.tier),
         ("valid", f"{valid_from} to {valid_to}"),
-        ("free units", f"{contract.free_units_per_month} per month, {used} used in {month}"),
+        ("free units", f"{_free_units(contract.free_units_per_month)}, {used} used in {month}"),
     ]
     return "\n".join([f"{customer.id}: {customer.name}"] + [f"  {k:<11} {v}" for k, v in rows])

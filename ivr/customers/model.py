@@ -49,9 +49,11 @@ class InvalidCustomer(ValueError):
 
 @dataclass(frozen=True)
 class Contract(RoutingContract):
-    """The routing core's contract (tier, validity) plus what the customer's contract adds."""
+    """The routing core's contract (tier, validity) plus what the customer's contract adds.
 
-    free_units_per_month: int = 0
+    free_units_per_month: None means the tier's count (routing/notice.toml); 0 means none."""
+
+    free_units_per_month: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ def check_validity(dates: tuple[date | None, date | None]) -> None:
         raise ValueError(f"valid_to {valid_to} is before valid_from {valid_from}")
 
 
-def check_free_units(value: int) -> None:
+def check_free_units(value: int | None) -> None:
+    if value is None:
+        return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{value!r} is not a whole number >= 0")
 
@@ -210,7 +214,7 @@ def customer_from_dict(data: Mapping[str, Any]) -> Customer:
             tier=contract["tier"],
             valid_from=_optional_date(contract["valid_from"]),
             valid_to=_optional_date(contract["valid_to"]),
-            free_units_per_month=contract["free_units_per_month"],
+            free_units_per_month=contract.get("free_units_per_month"),
         ),
     )
 
@@ -278,9 +282,10 @@ def _parse_date(text: str) -> date | None:
         raise ValueError(f"{text!r} is not a date such as 2026-01-31") from None
 
 
-def _parse_free_units(text: str) -> int:
+def _parse_free_units(text: str) -> int | None:
+    """Empty: the tier's count of free units; a number (0 included) is the customer's own."""
     if not text:
-        return 0
+        return None
     if not text.isascii() or not text.isdigit():
         raise ValueError(f"{text!r} is not a whole number >= 0")
     return int(text)

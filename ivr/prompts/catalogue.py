@@ -70,6 +70,7 @@ FLOW_PROMPTS = (
     "notice/units_left",
     "notice/units_left_end",
     "notice/units_none_left",
+    "notice/no_free_units",
     "notice/choice",
     "unit/franc_one",
     "unit/francs",
@@ -93,7 +94,9 @@ FLOW_PROMPTS = (
     "queue/thank_you",
     "queue/callback_offer",
     "queue/callback_confirmed",
-    "queue/callback_by",
+    "queue/callback_within",
+    "queue/callback_hours",
+    "queue/callback_minutes",
     "queue/callback_soon",
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 
 from aiohttp import web
 
@@ -194,7 +195,7 @@ async def _form_page(
         ("valid_to", "Valid to", _input("valid_to", fields, type="date")),
         (
             "free_units_per_month",
-            "Free service units per month",
+            "Free service units per month (empty: the tier's count; 0: none)",
             _input("free_units_per_month", fields, type="number", min="0"),
         ),
         ("pin_required", "PIN", _pin_required(fields)),
@@ -213,7 +214,7 @@ async def _form_page(
             customer_url=url_part(customer.id),
             csrf=csrf_input(session.csrf_token),
             pin_state=pin_state,
-            units=f"{used} of {customer.contract.free_units_per_month} used in {now:%B %Y}.",
+            units=_units_text(customer.contract.free_units_per_month, used, now),
         )
     known = {name for name, _, _ in controls}
     body = render(
@@ -283,7 +284,9 @@ def _fields_of(customer: Customer) -> dict[str, str]:
         "tier": contract.tier,
         "valid_from": contract.valid_from.isoformat() if contract.valid_from else "",
         "valid_to": contract.valid_to.isoformat() if contract.valid_to else "",
-        "free_units_per_month": str(contract.free_units_per_month),
+        "free_units_per_month": ""
+        if contract.free_units_per_month is None
+        else str(contract.free_units_per_month),
         "pin_required": "yes" if customer.pin_required else "no",
     }
 
@@ -362,3 +365,8 @@ ROUTES = [
     web.post("/admin/customers/{customer_id}", update_customer),
     web.post("/admin/customers/{customer_id}/reset-pin", reset_customer_pin),
 ]
+
+
+def _units_text(per_month: int | None, used: int, now: datetime) -> str:
+    of = "the tier's count" if per_month is None else str(per_month)
+    return f"{used} of {of} used in {now:%B %Y}."

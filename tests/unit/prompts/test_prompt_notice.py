@@ -97,7 +97,7 @@ EXPECTED = {
     "zwölf Uhr und von vierzehn Uhr bis siebzehn Uhr, ausser an Feiertagen. Die Pauschale für "
     "einen Einsatz ausserhalb der Servicezeiten beträgt zweihundertzwanzig Franken. Der "
     "Stundenansatz beträgt zweihundertzehn Franken. Abgerechnet wird pro angefangene dreissig "
-    "Minuten.",
+    "Minuten. Sie haben keine freien Serviceeinheiten mehr übrig.",
     ("fr", "premium"): "Votre contrat winCall premium 7x24h est valable vingt-quatre heures sur "
     "vingt-quatre, sept jours sur sept. Une intervention en dehors des heures couvertes est "
     "gratuite pour vous. Votre contrat comprend huit unités de service gratuites par mois. Il "
@@ -124,7 +124,7 @@ EXPECTED = {
     "heures à douze heures et de quatorze heures à dix-sept heures, sauf les jours fériés. Le "
     "forfait pour une intervention en dehors des heures couvertes s'élève à deux cent vingt "
     "francs. Le tarif horaire s'élève à deux cent dix francs. La facturation se fait par tranche "
-    "entamée de trente minutes.",
+    "entamée de trente minutes. Il ne vous reste aucune unité de service gratuite.",
     ("it", "premium"): "Il Suo contratto winCall premium 7x24h è valido ventiquattro ore su "
     "ventiquattro, sette giorni su sette. Un intervento fuori dagli orari coperti è gratuito per "
     "Lei. Il Suo contratto comprende otto unità di servizio gratuite al mese. Questo mese ne ha "
@@ -149,7 +149,8 @@ EXPECTED = {
     ("it", "basic"): "Il Suo contratto winCall basic, 5x6h è valido dal lunedì al venerdì dalle "
     "nove alle dodici e dalle quattordici alle diciassette, esclusi i giorni festivi. Il forfait "
     "per un intervento fuori dagli orari coperti è di duecentoventi franchi. La tariffa oraria è "
-    "di duecentodieci franchi. La fatturazione avviene per ogni blocco iniziato di trenta minuti.",
+    "di duecentodieci franchi. La fatturazione avviene per ogni blocco iniziato di trenta minuti."
+    " Non ha più unità di servizio gratuite a disposizione.",
     ("en", "premium"): "Your contract winCall premium 7x24h is valid around the clock, seven "
     "days a week. An intervention outside the covered hours is free of charge for you. Your "
     "contract includes eight free service units per month. This month you have eight left.",
@@ -172,7 +173,8 @@ EXPECTED = {
     ("en", "basic"): "Your contract winCall basic, 5x6h is valid Monday to Friday from nine a.m. "
     "to noon and from two p.m. to five p.m., except on public holidays. The flat fee for an "
     "intervention outside the covered hours is two hundred twenty francs. The hourly rate is two "
-    "hundred ten francs. Work is billed per started block of thirty minutes.",
+    "hundred ten francs. Work is billed per started block of thirty minutes."
+    " You have no free service units left.",
 }
 
 
@@ -308,7 +310,7 @@ def test_costs_not_in_the_tables_are_said_to_follow_the_effort():
     composition = compose_notice(facts, "de", CATALOGUE)
     assert middle(composition.text, "de") == (
         "Ihr Vertrag X enthält keine Servicezeiten. Ein Einsatz ausserhalb der Servicezeiten "
-        "wird nach Aufwand verrechnet."
+        "wird nach Aufwand verrechnet. Sie haben keine freien Serviceeinheiten mehr übrig."
     )
 
 
