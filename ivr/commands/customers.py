@@ -190,4 +190,5 @@ def _details(customer: Customer, month: str, used: int) -> str:
         ("valid", f"{valid_from} to {valid_to}"),
         ("free units", f"{_free_units(contract.free_units_per_month)}, {used} used in {month}"),
     ]
+    rows += [("contact", contact.to_text()) for contact in customer.contacts]
     return "\n".join([f"{customer.id}: {customer.name}"] + [f"  {k:<11} {v}" for k, v in rows])

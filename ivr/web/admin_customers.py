@@ -13,7 +13,14 @@ from datetime import datetime
 from aiohttp import web
 
 from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
-from ivr.customers.model import FIELDS, LANGUAGES, Customer, InvalidCustomer, customer_from_fields
+from ivr.customers.model import (
+    CONTACT_SEPARATOR,
+    FIELDS,
+    LANGUAGES,
+    Customer,
+    InvalidCustomer,
+    customer_from_fields,
+)
 from ivr.customers.numbers import display_number
 from ivr.store.customers import (
     CustomerConflict,
@@ -139,6 +146,8 @@ async def _posted_fields(request: web.Request) -> dict[str, str]:
     fields = {name: str(form.get(name, "")).strip() for name in FIELDS}
     # the form takes one number per line; the parser takes them separated by ";"
     fields["numbers"] = ";".join(line.strip() for line in fields["numbers"].splitlines())
+    # one contact per line; the parser takes them separated by "|"
+    fields["contacts"] = CONTACT_SEPARATOR.join(fields["contacts"].splitlines())
     fields["pin_required"] = "yes" if form.get("pin_required") == "yes" else "no"
     return fields
 
@@ -199,6 +208,12 @@ async def _form_page(
             _input("free_units_per_month", fields, type="number", min="0"),
         ),
         ("pin_required", "PIN", _pin_required(fields)),
+        (
+            "contacts",
+            "Contact persons, one per line: name: numbers (comma-separated): may order paid "
+            "interventions (yes/no)",
+            _contacts(fields),
+        ),
     ]
     if customer is None:
         pin = _input("pin", fields, inputmode="numeric", pattern="[0-9]{6}", autocomplete="off")
@@ -268,6 +283,12 @@ def _numbers(fields: Mapping[str, str]) -> Markup:
     return element("textarea", lines, name="numbers", rows="3", required=True)
 
 
+def _contacts(fields: Mapping[str, str]) -> Markup:
+    lines = "\n".join(c.strip() for c in fields.get("contacts", "").split(CONTACT_SEPARATOR) if c)
+    placeholder = "Anna Muster: +41 44 123 45 67, +41 79 123 45 67: yes"
+    return element("textarea", lines, name="contacts", rows="3", placeholder=placeholder)
+
+
 def _pin_required(fields: Mapping[str, str]) -> Markup:
     checked = fields.get("pin_required") == "yes"
     box = element("input", type="checkbox", name="pin_required", value="yes", checked=checked)
@@ -288,6 +309,7 @@ def _fields_of(customer: Customer) -> dict[str, str]:
         if contract.free_units_per_month is None
         else str(contract.free_units_per_month),
         "pin_required": "yes" if customer.pin_required else "no",
+        "contacts": CONTACT_SEPARATOR.join(c.to_text() for c in customer.contacts),
     }
 
 

@@ -223,10 +223,16 @@ def _actions_state(card: DeskCard) -> str:
     return f"{card.desk_outcome}|{card.callback_request}|{card.forwardable}|{standby}"
 
 
-def _customer(card: DeskCard) -> str:
+def _customer(card: DeskCard) -> Markup | str:
+    """The customer, linked to its contact persons (to check who may order what)."""
     if card.customer_id is None:
         return "unknown"
-    return f"{card.customer_name} ({card.customer_id})"
+    return element(
+        "a",
+        f"{card.customer_name} ({card.customer_id})",
+        href=f"/desk/customers/{url_part(card.customer_id)}",
+        title="contact persons and who may order paid interventions",
+    )
 
 
 def _consent(card: DeskCard) -> str:
