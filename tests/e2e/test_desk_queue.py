@@ -89,8 +89,9 @@ async def test_busy_agents_queue_callers_by_priority_and_nobody_is_dropped(
     try:
         for phone in TECHNICIANS:
             await phones.configure(phone, reject=486)
-        for agent in ("xy-desk", "xy-desk-2"):
-            await phones.configure(agent, answer_after=0.5, hangup_after=15)
+        # the first agent is free again well before the second one
+        await phones.configure("xy-desk", answer_after=0.5, hangup_after=15)
+        await phones.configure("xy-desk-2", answer_after=0.5, hangup_after=45)
         during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
 
         busy = [asyncio.create_task(sipp(PRO, [(during_notice, "1")])) for _ in range(2)]
@@ -111,6 +112,7 @@ async def test_busy_agents_queue_callers_by_priority_and_nobody_is_dropped(
     first = queue_event(premium_record, "answered")
     second = queue_event(basic_record, "answered")
     assert first["at"] < second["at"], "the premium caller who came later is answered first"
+    assert first["agent"] == "xy-desk", "by the agent who was free first"
     assert premium_record.summary["desk_priority"] > basic_record.summary["desk_priority"] > 0
 
 
