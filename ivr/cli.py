@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "ivr.commands.prompts",
     "ivr.commands.serve",
     "ivr.commands.web",
+    "ivr.commands.desk",
 ]
 
 

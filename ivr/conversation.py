@@ -8,6 +8,7 @@ of customers. The caller's hang-up surfaces as `CallerHungUp` from any verb.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ from ivr.routing import Decision, Leg
 from ivr.worker.runtime import Runtime
 
 MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
+# Set on the caller's channel by the desk queue's dialplan when an agent answers (the agent's
+# endpoint): dialplan/extensions.conf, context desk-answered.
+DESK_AGENT_VARIABLE = "WINET_DESK_AGENT"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,72 @@ class Conversation:
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else leg.kind
 
+    async def enter_desk_queue(self, desk: Leg, priority: int) -> Call | None:
+        """A leg into the desk's queue (the tables' desk dial string, a Local channel into
+        dialplan context desk-queue) with the call's context as inheritable variables for the
+        agents' phones, the queue priority and the caller's language for the announcements.
+        It answers at once; the leg, or None when Asterisk could not start it."""
+        await self.record.queued(priority)
+        await self.record.leg(desk.kind, desk.id, "ringing", dial=desk.dial)
+        variables = {
+            **self._inherited_context(),
+            "WINET_PRIO": str(priority),
+            "WINET_LANG": self.lang,
+        }
+        try:
+            return await self.call.dial(
+                desk.dial,
+                timeout=desk.ring_timeout,
+                caller_id=self._caller_id(),
+                variables=variables,
+            )
+        except DialFailed as failure:
+            await self.record.leg(desk.kind, desk.id, failure.reason)
+            return None
+
+    async def wait_at_desk(
+        self, queue: Call, desk: Leg, *, offer_after: float, offer: Prompt, key: str, wait: float
+    ) -> bool:
+        """The caller waits in the desk queue, hearing it (music, position, expected wait),
+        until an agent answers (recorded), and then talks until one side hangs up.
+
+        After `offer_after` seconds without an agent the caller hears `offer` once; True when
+        they pressed `key` (within `wait` s after it): they are then out of the queue, still on
+        the line. An agent answering meanwhile stops the offer.
+        """
+        bridge = await self.call.bridge(queue)
+        await self.record.bridged(desk.kind, desk.id)
+        answered = asyncio.ensure_future(self.call.variable_set(DESK_AGENT_VARIABLE))
+        ended = asyncio.ensure_future(bridge.wait_hangup())
+        offered: asyncio.Future[str | None] | None = None
+        try:
+            done, _ = await asyncio.wait(
+                {answered, ended}, timeout=offer_after, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                await self.record.callback_offered()
+                offered = asyncio.ensure_future(
+                    self._choose(self.call, [offer], key, wait, record=True)
+                )
+                await asyncio.wait({answered, ended, offered}, return_when=asyncio.FIRST_COMPLETED)
+                if not offered.done():
+                    offered.cancel()  # an agent answered, or someone hung up: stop the offer
+                elif not offered.exception() and offered.result() == key and not answered.done():
+                    await queue.hangup()
+                    return True
+            if not ended.done():
+                await asyncio.wait({answered, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if answered.done() and not answered.exception():
+                self.outcome = desk.kind
+                await self.record.desk_answered(answered.result())
+            side = await ended
+            self.hangup_side = "caller" if side is self.call else desk.kind
+            return False
+        finally:
+            for task in (answered, ended, offered):
+                if task is not None and not task.done():
+                    task.cancel()
+
     async def take_over(self) -> None:
         """A call a worker that died left behind: stop what it left playing, so that the
         channel does what we ask next at once."""
@@ -152,10 +222,16 @@ class Conversation:
     async def leave_for_dialplan(self, context: str, extension: str, priority: int = 1) -> None:
         """Hand the channel to the dialplan, with the context headers as inheritable
         variables (`__WINET_CUSTOMER`, ...) for the legs it dials."""
-        for name, value in self.context_headers().items():
-            variable = "__WINET_" + name.removeprefix("X-Winet-").upper()
+        for variable, value in self._inherited_context().items():
             await self.call.set_variable(variable, value)
         await self.call.continue_in_dialplan(context, extension, priority)
+
+    def _inherited_context(self) -> dict[str, str]:
+        """The context headers as inheritable channel variables (`__WINET_CUSTOMER`, ...)."""
+        return {
+            "__WINET_" + name.removeprefix("X-Winet-").upper(): value
+            for name, value in self.context_headers().items()
+        }
 
     def context_headers(self) -> dict[str, str]:
         """The X-Winet-* headers the desk (and technician) phones show for this call."""

@@ -50,6 +50,8 @@ EVENT_TYPES = (
     "ChannelDestroyed",
     "Dial",
     "ApplicationReplaced",
+    # the desk queue tells the caller's channel which agent answered (`variable_set`)
+    "ChannelVarset",
 )
 
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
@@ -163,6 +165,7 @@ class Call:
         self._dialstatus: str | None = None
         self._playbacks: dict[str, _Playback] = {}
         self._entering: dict[str, asyncio.Future[None]] = {}
+        self._variables: dict[str, asyncio.Future[str]] = {}
         self._digit_keys = ""
         self._digits: deque[str] = deque(maxlen=KEYS_KEPT)
         self._digit_waiter: asyncio.Future[str] | None = None
@@ -397,6 +400,16 @@ class Call:
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
 
+    async def variable_set(self, name: str) -> str:
+        """Wait until the dialplan (of this channel or another one, e.g. with MASTER_CHANNEL)
+        sets the channel variable `name` on this channel; its value. CallerHungUp when the
+        channel ends first."""
+        waiter = self._variables.get(name)
+        if waiter is None:
+            waiter = self._variables[name] = asyncio.get_running_loop().create_future()
+        await self._first(waiter)
+        return waiter.result()
+
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         """Await work on another channel (e.g. a whisper to a second leg) while this one
         stays up; cancel it and raise CallerHungUp if this channel hangs up first."""
@@ -451,6 +464,10 @@ class Call:
         elif kind == "StasisStart":
             self.stasis_start_at = event.get("timestamp")
             _resolve(self._in_stasis)
+        elif kind == "ChannelVarset":
+            waiter = self._variables.get(event.get("variable", ""))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(event.get("value", ""))
         elif kind == "Dial":
             self._dialstatus = event.get("dialstatus") or self._dialstatus
         elif kind == "ChannelHangupRequest":
@@ -568,6 +585,11 @@ class Call:
                 self._digit_waiter = None
             await self._raise_if_hung_up_during(playback)
             return None
+        except asyncio.CancelledError:
+            # the flow no longer wants it (e.g. a desk agent answered): stop it for the caller
+            if not playback.finished.done() and not self.ended:
+                await asyncio.shield(self._stop_playback(playback_id, playback))
+            raise
         finally:
             del self._playbacks[playback_id]
             self._report(playback_id, playback, digit)

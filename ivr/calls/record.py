@@ -103,6 +103,24 @@ class CallRecorder:
             fields["destination"] = "desk"
         await self._update(**fields)
 
+    async def queued(self, priority: int) -> None:
+        """Waiting in the desk queue (the call is the desk's from now on)."""
+        await self._update(destination="desk", desk_status="queued", desk_priority=priority)
+        await self._event("desk_queue", status="queued", priority=priority)
+
+    async def desk_answered(self, agent: str) -> None:
+        await self._update(desk_status="connected", desk_agent_line=agent)
+        await self._event("desk_queue", status="answered", agent=agent)
+
+    async def callback_offered(self) -> None:
+        await self._event("desk_queue", status="callback_offered")
+
+    async def callback_requested(self, request_id: int, due: datetime | None) -> None:
+        await self._update(callback_request=request_id)
+        await self._event(
+            "callback_requested", request_id=request_id, first_reaction_due=due, by="caller"
+        )
+
     async def bridged(self, role: str, leg_id: str) -> None:
         await self._update(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
         await self._event("bridged", role=role, id=leg_id)

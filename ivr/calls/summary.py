@@ -41,7 +41,9 @@ class CallSummary:
     consent_key: str | None = None
     consent_at: datetime | None = None
     # where the call went
-    desk_status: str | None = None  # ringing, connected or unreachable
+    desk_status: str | None = None  # queued, connected or unreachable
+    desk_priority: int | None = None  # in the desk queue (routing.desk_priority), higher first
+    desk_agent_line: str | None = None  # the desk agent's phone (endpoint) that answered
     bridged_to: str | None = None  # the technician's or the desk's id
     bridged_kind: str | None = None  # technician or desk
     bridged_at: datetime | None = None
@@ -112,7 +114,9 @@ EVENT_KINDS = {
     "error": "error",
     "orphan": "detail",
     "desk_outcome": "outcome, note, by",
-    "callback_requested": "request_id, technician_id, ...",
+    "callback_requested": "request_id, technician_id, ... (by the desk, or by the caller "
+    "who waited in the desk queue: by = caller)",
+    "desk_queue": "status (queued, answered, callback_offered), priority, agent",
     "ended": "outcome, hangup_side, hangup_cause",
 }
 

@@ -14,7 +14,14 @@ from redis.asyncio import Redis
 from ivr.clock import clock_from_env
 from ivr.commands.store_command import store_command
 from ivr.config import Settings
-from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
+from ivr.customers.csv_import import (
+    Attention,
+    ImportReport,
+    RowError,
+    import_customers,
+    parse_customers_csv,
+    rows_needing_attention,
+)
 from ivr.customers.model import FIELDS, Customer, customer_to_dict
 from ivr.customers.numbers import display_number
 from ivr.routing import TablesError, load_tables
@@ -87,7 +94,9 @@ def run_import(args: argparse.Namespace) -> int:
         if report.errors:
             _print_refusal(args.file, report.errors)
             return 1
-        print(_import_summary(args.file, report))
+        today = clock_from_env(os.environ, ZONE)().astimezone(ZONE).date()
+        notes = rows_needing_attention(parsed.rows, await list_customers(redis), today)
+        print(_import_summary(args.file, report, notes))
         return 0
 
     return store_command(save)(args)
@@ -138,12 +147,17 @@ def _print_refusal(file: Path, errors: list[RowError]) -> None:
         print(f"  {error}", file=sys.stderr)
 
 
-def _import_summary(file: Path, report: ImportReport) -> str:
-    lines = [f"{file}: imported {len(report.created) + len(report.updated)} customer(s)"]
-    if report.created:
-        lines.append(f"  created: {', '.join(report.created)}")
-    if report.updated:
-        lines.append(f"  updated: {', '.join(report.updated)}")
+def _import_summary(file: Path, report: ImportReport, notes: list[Attention]) -> str:
+    """Counts, then only the rows that need a look (never one line per customer)."""
+    total = len(report.created) + len(report.updated)
+    lines = [
+        f"{file}: imported {total} customer(s): "
+        f"{len(report.created)} created, {len(report.updated)} updated"
+    ]
+    if notes:
+        rows = len({note.line for note in notes})
+        lines.append(f"  {rows} row(s) need attention:")
+        lines += [f"    {note}" for note in notes]
     return "\n".join(lines)
 
 
@@ -154,6 +168,10 @@ def _line(customer: Customer) -> str:
         f"{customer.id:<24} {customer.contract.tier:<11} {customer.language}  "
         f"{customer.name:<30} {pin:<10} {numbers}"
     )
+
+
+def _free_units(per_month: int | None) -> str:
+    return "the tier's count per month" if per_month is None else f"{per_month} per month"
 
 
 def _details(customer: Customer, month: str, used: int) -> str:
@@ -170,6 +188,7 @@ def _details(customer: Customer, month: str, used: int) -> str:
         ("PIN", pin),
         ("tier", contract.tier),
         ("valid", f"{valid_from} to {valid_to}"),
-        ("free units", f"{contract.free_units_per_month} per month, {used} used in {month}"),
+        ("free units", f"{_free_units(contract.free_units_per_month)}, {used} used in {month}"),
     ]
+    rows += [("contact", contact.to_text()) for contact in customer.contacts]
     return "\n".join([f"{customer.id}: {customer.name}"] + [f"  {k:<11} {v}" for k, v in rows])

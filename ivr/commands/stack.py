@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     up = commands.add_parser("up", help="start what is not running (idempotent)")
     up.add_argument("--only", type=_components, default=COMPONENTS, help="comma-separated")
+    _add_demo_options(up)
     up.add_argument(
         "--no-supervisor",
         dest="supervised",
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setup = commands.add_parser(
         "setup", help="build prompts, publish the tables if none are, load demo customers"
     )
-    setup.add_argument("--no-demo", dest="demo", action="store_false", help="no demo customers")
+    _add_demo_options(setup)
     setup.set_defaults(run=run_setup)
 
     restart = commands.add_parser("restart", help="stop and start one component")
@@ -62,10 +63,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cli.set_defaults(run=run_asterisk_cli)
 
 
+def _add_demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-demo",
+        dest="demo",
+        action="store_false",
+        help="a fresh installation without the demo customers (later runs never load them)",
+    )
+    parser.add_argument(
+        "--demo-closures",
+        action="store_true",
+        help="publish the first tables with the demo closure dates (routing/demo/closures.toml)",
+    )
+
+
 def run_up(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     try:
-        start_components(settings, args.only)
+        start_components(settings, args.only, demo=args.demo, demo_closures=args.demo_closures)
     except LaunchError as error:
         print(f"ivr stack up: {error}", file=sys.stderr)
         return 1
@@ -79,7 +94,8 @@ def run_up(args: argparse.Namespace) -> int:
 
 def run_setup(args: argparse.Namespace) -> int:
     try:
-        for line in prepare_data(Settings.from_env(), demo=args.demo):
+        settings = Settings.from_env()
+        for line in prepare_data(settings, demo=args.demo, demo_closures=args.demo_closures):
             print(line)
     except LaunchError as error:
         print(f"ivr stack setup: {error}", file=sys.stderr)

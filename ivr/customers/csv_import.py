@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from datetime import date
 
 from redis.asyncio import Redis
 
@@ -116,6 +117,63 @@ async def import_customers(
         errors = [RowError(lines[c.customer_id], c.field, c.reason) for c in conflict.conflicts]
         return ImportReport([], [], sorted(errors, key=lambda e: e.line))
     return ImportReport(result.created, result.updated, [])
+
+
+@dataclass(frozen=True)
+class Attention:
+    """An imported row that works but needs a look: callers it cannot identify, a contract
+    already over."""
+
+    line: int
+    customer_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.customer_id}: {self.reason}"
+
+
+def rows_needing_attention(
+    rows: Sequence[CustomerRow], stored: Sequence[Customer], today: date
+) -> list[Attention]:
+    """What the admin should look at after an import, from the customers as now stored."""
+    holders: dict[str, list[str]] = {}
+    for customer in stored:
+        for number in customer.numbers:
+            holders.setdefault(number, []).append(customer.id)
+    by_id = {customer.id: customer for customer in stored}
+    notes = []
+    for row in rows:
+        customer = by_id.get(row.customer.id, row.customer)
+        if not customer.has_pin:
+            notes.append(
+                Attention(
+                    row.line,
+                    customer.id,
+                    "no PIN: a caller with a withheld or shared "
+                    "number cannot be identified (ivr customers reset-pin)",
+                )
+            )
+        for number in customer.numbers:
+            others = [other for other in holders.get(number, []) if other != customer.id]
+            if others:
+                notes.append(
+                    Attention(
+                        row.line,
+                        customer.id,
+                        f"{number} is also the number of "
+                        f"{', '.join(others)}: callers from it are asked for their PIN",
+                    )
+                )
+        valid_to = customer.contract.valid_to
+        if valid_to is not None and valid_to < today:
+            notes.append(
+                Attention(
+                    row.line,
+                    customer.id,
+                    f"the contract ended on {valid_to}: calls get the fallback tier",
+                )
+            )
+    return notes
 
 
 def _header_errors(columns: list[str]) -> list[RowError]:

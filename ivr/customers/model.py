@@ -30,6 +30,7 @@ FIELDS = (
     "valid_from",
     "valid_to",
     "free_units_per_month",
+    "contacts",
 )
 REQUIRED_FIELDS = ("id", "name", "language", "numbers", "tier")
 
@@ -49,9 +50,25 @@ class InvalidCustomer(ValueError):
 
 @dataclass(frozen=True)
 class Contract(RoutingContract):
-    """The routing core's contract (tier, validity) plus what the customer's contract adds."""
+    """The routing core's contract (tier, validity) plus what the customer's contract adds.
 
-    free_units_per_month: int = 0
+    free_units_per_month: None means the tier's count (routing/notice.toml); 0 means none."""
+
+    free_units_per_month: int | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person of the customer the desk may deal with: who they are, the numbers they call
+    from, and whether they may order paid interventions (outside the covered time)."""
+
+    name: str
+    numbers: tuple[str, ...]
+    may_order: bool
+
+    def to_text(self) -> str:
+        """As the CSV column and the console take it: "Name: +41..., +41...: yes"."""
+        return f"{self.name}: {', '.join(self.numbers)}: {'yes' if self.may_order else 'no'}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,7 @@ class Customer:
     contract: Contract
     pin_required: bool = False
     has_pin: bool = False
+    contacts: tuple[Contact, ...] = ()
 
     def __post_init__(self) -> None:
         problems = _problems(
@@ -120,7 +138,9 @@ def check_validity(dates: tuple[date | None, date | None]) -> None:
         raise ValueError(f"valid_to {valid_to} is before valid_from {valid_from}")
 
 
-def check_free_units(value: int) -> None:
+def check_free_units(value: int | None) -> None:
+    if value is None:
+        return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{value!r} is not a whole number >= 0")
 
@@ -174,6 +194,7 @@ def customer_from_fields(
             free_units_per_month=parsed["free_units_per_month"],
         ),
         pin_required=parsed["pin_required"],
+        contacts=parsed["contacts"],
     )
     return customer, parsed["pin"]
 
@@ -194,6 +215,10 @@ def customer_to_dict(customer: Customer) -> dict[str, Any]:
             "valid_to": contract.valid_to.isoformat() if contract.valid_to else None,
             "free_units_per_month": contract.free_units_per_month,
         },
+        "contacts": [
+            {"name": c.name, "numbers": list(c.numbers), "may_order": c.may_order}
+            for c in customer.contacts
+        ],
     }
 
 
@@ -206,11 +231,15 @@ def customer_from_dict(data: Mapping[str, Any]) -> Customer:
         numbers=tuple(data["numbers"]),
         pin_required=bool(data["pin_required"]),
         has_pin=bool(data.get("has_pin")),
+        contacts=tuple(
+            Contact(c["name"], tuple(c["numbers"]), bool(c["may_order"]))
+            for c in data.get("contacts", [])
+        ),
         contract=Contract(
             tier=contract["tier"],
             valid_from=_optional_date(contract["valid_from"]),
             valid_to=_optional_date(contract["valid_to"]),
-            free_units_per_month=contract["free_units_per_month"],
+            free_units_per_month=contract.get("free_units_per_month"),
         ),
     )
 
@@ -278,12 +307,43 @@ def _parse_date(text: str) -> date | None:
         raise ValueError(f"{text!r} is not a date such as 2026-01-31") from None
 
 
-def _parse_free_units(text: str) -> int:
+def _parse_free_units(text: str) -> int | None:
+    """Empty: the tier's count of free units; a number (0 included) is the customer's own."""
     if not text:
-        return 0
+        return None
     if not text.isascii() or not text.isdigit():
         raise ValueError(f"{text!r} is not a whole number >= 0")
     return int(text)
+
+
+CONTACT_SEPARATOR = "|"
+
+
+def _parse_contacts(text: str) -> tuple[Contact, ...]:
+    """Contacts separated by "|", each "Name: number, number: yes|no" (may order paid
+    interventions); empty: none."""
+    contacts = []
+    for index, item in enumerate(filter(str.strip, text.split(CONTACT_SEPARATOR)), start=1):
+        parts = [part.strip() for part in item.split(":")]
+        if len(parts) != 3:
+            raise ValueError(
+                f"contact {index} {item.strip()!r} is not 'Name: +41 44 123 45 67: yes'"
+            )
+        name, numbers, may_order = parts
+        if not name:
+            raise ValueError(f"contact {index} has no name")
+        try:
+            parsed = _parse_numbers(numbers.replace(",", ";"))
+        except ValueError as error:
+            raise ValueError(f"contact {index} ({name}): {error}") from None
+        try:
+            allowed = _parse_bool(may_order)
+        except ValueError:
+            raise ValueError(
+                f"contact {index} ({name}): may order paid interventions must be yes or no"
+            ) from None
+        contacts.append(Contact(name, parsed, allowed))
+    return tuple(contacts)
 
 
 def _optional_date(text: str | None) -> date | None:
@@ -301,4 +361,5 @@ _FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "valid_from": _parse_date,
     "valid_to": _parse_date,
     "free_units_per_month": _parse_free_units,
+    "contacts": _parse_contacts,
 }

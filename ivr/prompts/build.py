@@ -23,7 +23,9 @@ from ivr.config import Settings
 from ivr.prompts import audio
 from ivr.prompts.catalogue import Catalogue, is_generated, load_catalogue
 from ivr.prompts.installed import (
+    ASTERISK_DIGITS_FROM_OURS,
     atomic_write,
+    link_asterisk_digits,
     prompts_lock,
     read_manifest,
     sound_path,
@@ -146,6 +148,8 @@ def build_prompts(
         for lang, manifest in manifests.items():
             report.removed += _remove_unplanned(settings.sounds_dir, lang, manifest, plan[lang])
             write_manifest(settings.sounds_dir, lang, manifest)
+        for lang in ASTERISK_DIGITS_FROM_OURS:
+            link_asterisk_digits(settings.sounds_dir, lang)
     report.seconds = time.monotonic() - started
     return report
 

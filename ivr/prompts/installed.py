@@ -79,3 +79,17 @@ def read_manifest(sounds_dir: Path, lang: str) -> dict[str, str]:
 def write_manifest(sounds_dir: Path, lang: str, manifest: dict[str, str]) -> None:
     path = language_dir(sounds_dir, lang) / MANIFEST_FILE
     atomic_write(path, json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+
+# Asterisk's own announcements (the desk queue's position and expected wait) say numbers from
+# `<sounds>/<lang>/digits/<n>`; English has Asterisk's recordings, our other languages get our
+# rendered numbers (`num/<n>`, whole words from 0 to 99).
+ASTERISK_DIGITS_FROM_OURS = ("de", "fr", "it")
+
+
+def link_asterisk_digits(sounds_dir: Path, lang: str) -> None:
+    """`<sounds>/<lang>/digits` -> our `winet/num` folder, unless that language has digits."""
+    digits = sounds_dir / lang / "digits"
+    if digits.exists() or digits.is_symlink():
+        return
+    digits.symlink_to(Path(SOUNDS_SUBDIR) / "num", target_is_directory=True)

@@ -239,6 +239,7 @@ def _gender(noun: str, lang: str) -> Gender:
 
 def _say_free_units(notice: _Notice, facts: NoticeFacts) -> None:
     if facts.free_units_per_month == 0:
+        notice.prompt("notice/no_free_units")
         return
     notice.prompt("notice/units_included")
     _say_count(notice, facts.free_units_per_month, "free_unit")

@@ -15,6 +15,7 @@ from ivr.routing.model import Leg, NoticeTerms, Tables, Tier, Window
 # only closures spanning more than this many days can exhaust it.
 SEARCH_DAYS = 800
 ONE_DAY = timedelta(days=1)
+DESK_PRIORITY_STEP = 10  # between tiers: room for finer orders later
 
 Interval = tuple[datetime, datetime, Window]  # start, end (UTC, end exclusive), its window
 
@@ -149,6 +150,16 @@ def decide(tables: Tables, contract: Contract | None, instant: datetime) -> Deci
         first_reaction_due=due,
         reasons=tuple(reasons),
     )
+
+
+def desk_priority(tables: Tables, tier: str | None) -> int:
+    """The caller's priority in the desk queue (Asterisk's QUEUE_PRIO, higher first): tiers in
+    the tables' order, the first (premium) highest; any identified caller above an unidentified
+    one (None, or a tier the tables do not know), who gets 0."""
+    tier_ids = list(tables.tiers)
+    if tier not in tier_ids:
+        return 0
+    return (len(tier_ids) - tier_ids.index(tier)) * DESK_PRIORITY_STEP
 
 
 def _unidentified(

@@ -180,6 +180,8 @@ class Destinations:
     desk: Leg
     escalation: tuple[str, ...]  # technician ids tried after the standby one
     ring_timeout: int
+    accept_timeout: float = 8  # seconds a technician has after the whisper to press 1
+    callback_offer_after: int = 90  # seconds in the desk queue before a call back is offered
 
 
 @dataclass(frozen=True)

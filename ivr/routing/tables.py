@@ -47,6 +47,11 @@ FILES = (
     "notice.toml",
 )
 UNIDENTIFIED_DESTINATIONS = ("desk", "technician")
+# Seconds a technician has after the whisper to press 1: short, since the caller waits meanwhile.
+DEFAULT_ACCEPT_TIMEOUT = 8
+MAX_ACCEPT_TIMEOUT = 60
+# Seconds in the desk queue before the caller is offered a call back.
+DEFAULT_CALLBACK_OFFER_AFTER = 90
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,10 @@ class _File:
     def at_least(self, values: Mapping[str, Any], key: str, path: str, low: float) -> None:
         if key in values and values[key] < low:
             self.problem(_join(path, key), f"must be at least {low:g}, not {values[key]}")
+
+    def at_most(self, values: Mapping[str, Any], key: str, path: str, high: float) -> None:
+        if key in values and values[key] > high:
+            self.problem(_join(path, key), f"must be at most {high:g}, not {values[key]}")
 
     def above_zero(self, values: Mapping[str, Any], key: str, path: str) -> None:
         if key in values and values[key] <= 0:
@@ -683,19 +692,36 @@ def _destinations(
 ) -> Destinations | None:
     if doc is None:
         return None
-    top = file.fields(doc, "", {"ring_timeout": WHOLE, "escalation": LIST, "desk": TABLE})
+    top = file.fields(
+        doc,
+        "",
+        {"ring_timeout": WHOLE, "accept_timeout": NUMBER, "escalation": LIST, "desk": TABLE},
+        defaults={"accept_timeout": DEFAULT_ACCEPT_TIMEOUT},
+    )
     file.above_zero(top, "ring_timeout", "")
+    file.above_zero(top, "accept_timeout", "")
+    file.at_most(top, "accept_timeout", "", MAX_ACCEPT_TIMEOUT)
     escalation = file.items(top.get("escalation", []), "escalation", TEXT)
     file.unique(escalation, "escalation", "technician")
     for index, tech_id in enumerate(escalation):
         path = _join("escalation", index)
         _check_known(tech_id, path, technician_ids, "technician", file)
-    desk = file.section(top, "desk", "", {"name": TEXT, "dial": TEXT})
+    desk = {}
+    if "desk" in top:
+        desk = file.fields(
+            top["desk"],
+            "desk",
+            {"name": TEXT, "dial": TEXT, "callback_offer_after": WHOLE},
+            defaults={"callback_offer_after": DEFAULT_CALLBACK_OFFER_AFTER},
+        )
     file.dial_string(desk, "dial", "desk")
+    file.above_zero(desk, "callback_offer_after", "desk")
     if not file.ok:
         return None
     return Destinations(
         desk=Leg("desk", "desk", desk["name"], desk["dial"], top["ring_timeout"]),
         escalation=tuple(escalation),
         ring_timeout=top["ring_timeout"],
+        accept_timeout=top["accept_timeout"],
+        callback_offer_after=desk["callback_offer_after"],
     )

@@ -34,14 +34,21 @@ def start_supervisor(settings: Settings) -> int:
     return processes.start(settings, SUPERVISOR, argv, env=os.environ, cwd=REPO_DIR)
 
 
-def start_components(settings: Settings, components: tuple[str, ...]) -> None:
+def start_components(
+    settings: Settings,
+    components: tuple[str, ...],
+    *,
+    demo: bool = True,
+    demo_closures: bool = False,
+) -> None:
+    """Start the components; `demo` and `demo_closures` count on a fresh installation only."""
     if "redis" in components:
         redis.start(settings)
     if "asterisk" in components:
         asterisk.start(settings, asterisk.prepare(settings))
         asterisk.wait_ready(settings)
     if "worker" in components:
-        for line in prepare_data(settings):
+        for line in prepare_data(settings, demo=demo, demo_closures=demo_closures):
             print(line)
         worker.start(settings)
     if "web" in components:
@@ -64,8 +71,9 @@ def how_to_call(settings: Settings) -> str:
             about = f"{row['name']} ({row['tier']}, {row['language']})"
             lines.append(f"    {number:14} PIN {row['pin']}  {about}")
     lines += [
-        "  Asterisk dials technicians and the xy AG desk (asterisk-config/pjsip.conf):",
+        "  Asterisk dials technicians and the xy AG desk queue's agents (asterisk-config):",
         "    tech-anna 127.0.0.1:5071, tech-marco :5072, tech-lea :5073, xy-desk :5074",
+        "    desk agents who log in with `ivr desk login`: xy-desk-2 :5075, xy-desk-3 :5076",
         "  Callbacks to customers leave through the trunk to "
         f"sip:<number>@{DEMO_TRUNK_HOST}:{DEMO_TRUNK_PSTN_PORT}",
         f"  Scripted call:   sipp -sn uac -i {DEMO_TRUNK_HOST} -s {settings.support_number} "

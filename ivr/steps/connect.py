@@ -1,10 +1,16 @@
 """Putting the caller through: the technician on standby (and the escalation ladder), or the
 24/7 xy AG desk.
 
-A technician's leg first hears a whisper (hotline call, customer, tier) and must press 1 to
-accept, so a voicemail cannot take the call; no answer, busy, a decline or silence moves on
-down the ladder. The caller hears hold music, never silence, while legs ring. Every leg
-carries the X-Winet-* context headers.
+A technician's leg first hears a whisper (hotline call, customer, tier) and must press 1 within
+the tables' accept_timeout, so a voicemail cannot take the call; no answer, busy, a decline or
+silence moves on down the ladder, and a caller whose technician answered without accepting
+hears why the wait goes on. The caller hears hold music, never silence, while legs ring.
+
+The desk is a queue of agents (Asterisk's app_queue): the caller waits there by priority (tier,
+identified before unidentified), hears the position and the expected wait, and is never hung
+up on because the agents are busy; after the tables' callback_offer_after seconds they may ask
+to be called back instead, which leaves a request on the desk's list. Every leg carries the
+X-Winet-* context headers.
 """
 
 from __future__ import annotations
@@ -15,13 +21,18 @@ import logging
 from ivr.ari.call import DTMF_KEYS, Call
 from ivr.conversation import Conversation, Prompt
 from ivr.prompts.phrase import render_phrase
-from ivr.routing import Leg
+from ivr.routing import Leg, desk_priority
+from ivr.steps.callback import take_callback
 
 log = logging.getLogger(__name__)
 
 ACCEPT_KEY = "1"
-ACCEPT_SECONDS = 10.0  # after the whisper, for the technician's key
-DESK_ATTEMPTS = 3
+CALLBACK_KEY = "1"
+CALLBACK_ANSWER_SECONDS = 6.0  # after the call-back offer, for the caller's key
+
+
+class DeskQueueUnavailable(Exception):
+    """Asterisk could not start the leg into the desk queue (the flow's fallback takes over)."""
 
 
 async def connect_to_technician(talk: Conversation) -> bool:
@@ -30,11 +41,14 @@ async def connect_to_technician(talk: Conversation) -> bool:
     try:
         await talk.say("connecting_technician")
         await talk.hold()
-        for leg in talk.decision.ladder:
-            if leg.kind != "technician":
-                continue
+        technicians = [leg for leg in talk.decision.ladder if leg.kind == "technician"]
+        for index, leg in enumerate(technicians):
             technician = await _ring_technician(talk, leg, await whisper)
-            if technician is not None:
+            if technician is NOT_ACCEPTED:
+                if index < len(technicians) - 1:
+                    await talk.say("technician_not_accepted")  # why the wait goes on
+                    await talk.hold()
+            elif technician is not None:
                 await talk.bridge(technician, leg)
                 return True
     finally:
@@ -44,37 +58,46 @@ async def connect_to_technician(talk: Conversation) -> bool:
 
 
 async def hand_to_desk(talk: Conversation) -> None:
-    """Through to the desk (the last leg of every ladder) with the call's context; a few
-    tries if it does not answer."""
+    """Into the desk queue (the last leg of every ladder) with the call's context, until an
+    agent has talked with the caller or the caller asked for a call back."""
     desk = talk.decision.desk
-    await talk.record.desk("ringing")
+    destinations = talk.runtime.tables.destinations
     await talk.say("connecting_desk")
-    for attempt in range(1, DESK_ATTEMPTS + 1):
-        await talk.hold()
-        answered = await talk.dial(desk)
-        if answered is not None:
-            await talk.record.leg(desk.kind, desk.id, "answered")
-            await talk.record.desk("connected")
-            await talk.bridge(answered, desk)
-            return
-        if attempt < DESK_ATTEMPTS:
-            await talk.say("please_hold")
-    talk.outcome = "desk_unreachable"
-    await talk.record.desk("unreachable")
-    await talk.say("goodbye")
+    await talk.hold()
+    queue = await talk.enter_desk_queue(
+        desk, desk_priority(talk.runtime.tables, talk.decision.tier)
+    )
+    if queue is None:
+        raise DeskQueueUnavailable(f"could not start {desk.dial}")
+    wants_callback = await talk.wait_at_desk(
+        queue,
+        desk,
+        offer_after=destinations.callback_offer_after,
+        offer=talk.prompt("queue/callback_offer"),
+        key=CALLBACK_KEY,
+        wait=CALLBACK_ANSWER_SECONDS,
+    )
+    if wants_callback:
+        await take_callback(talk)
 
 
-async def _ring_technician(talk: Conversation, leg: Leg, whisper: Prompt) -> Call | None:
+NOT_ACCEPTED = "not accepted"  # the technician answered but did not press the accept key
+
+
+async def _ring_technician(talk: Conversation, leg: Leg, whisper: Prompt) -> Call | str | None:
+    """The technician's leg once they accepted; NOT_ACCEPTED when they answered without
+    accepting; None when the phone was not answered."""
     answered = await talk.dial(leg)
     if answered is None:
         return None
-    key = await talk.choose([whisper], DTMF_KEYS, wait=ACCEPT_SECONDS, party=answered)
+    wait = talk.runtime.tables.destinations.accept_timeout
+    key = await talk.choose([whisper], DTMF_KEYS, wait=wait, party=answered)
     if key == ACCEPT_KEY:
         await talk.record.leg(leg.kind, leg.id, "accepted")
         return answered
     await talk.record.leg(leg.kind, leg.id, "declined" if key else "not_accepted")
     await answered.hangup()
-    return None
+    return NOT_ACCEPTED
 
 
 async def _whisper(talk: Conversation) -> Prompt:

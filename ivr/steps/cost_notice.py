@@ -38,7 +38,8 @@ async def notice_facts(talk: Conversation) -> NoticeFacts:
     tier = talk.runtime.tables.tiers[decision.tier]
     terms = decision.notice_terms
     customer = talk.customer
-    per_month = customer.contract.free_units_per_month or terms.free_service_units_per_month
+    own = customer.contract.free_units_per_month
+    per_month = terms.free_service_units_per_month if own is None else own
     now = talk.runtime.now()
     used = await customers.units_used(talk.runtime.redis, customer.id, now.year, now.month)
     return NoticeFacts(

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 
 from aiohttp import web
 
 from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
-from ivr.customers.model import FIELDS, LANGUAGES, Customer, InvalidCustomer, customer_from_fields
+from ivr.customers.model import (
+    CONTACT_SEPARATOR,
+    FIELDS,
+    LANGUAGES,
+    Customer,
+    InvalidCustomer,
+    customer_from_fields,
+)
 from ivr.customers.numbers import display_number
 from ivr.store.customers import (
     CustomerConflict,
@@ -138,6 +146,8 @@ async def _posted_fields(request: web.Request) -> dict[str, str]:
     fields = {name: str(form.get(name, "")).strip() for name in FIELDS}
     # the form takes one number per line; the parser takes them separated by ";"
     fields["numbers"] = ";".join(line.strip() for line in fields["numbers"].splitlines())
+    # one contact per line; the parser takes them separated by "|"
+    fields["contacts"] = CONTACT_SEPARATOR.join(fields["contacts"].splitlines())
     fields["pin_required"] = "yes" if form.get("pin_required") == "yes" else "no"
     return fields
 
@@ -194,10 +204,16 @@ async def _form_page(
         ("valid_to", "Valid to", _input("valid_to", fields, type="date")),
         (
             "free_units_per_month",
-            "Free service units per month",
+            "Free service units per month (empty: the tier's count; 0: none)",
             _input("free_units_per_month", fields, type="number", min="0"),
         ),
         ("pin_required", "PIN", _pin_required(fields)),
+        (
+            "contacts",
+            "Contact persons, one per line: name: numbers (comma-separated): may order paid "
+            "interventions (yes/no)",
+            _contacts(fields),
+        ),
     ]
     if customer is None:
         pin = _input("pin", fields, inputmode="numeric", pattern="[0-9]{6}", autocomplete="off")
@@ -213,7 +229,7 @@ async def _form_page(
             customer_url=url_part(customer.id),
             csrf=csrf_input(session.csrf_token),
             pin_state=pin_state,
-            units=f"{used} of {customer.contract.free_units_per_month} used in {now:%B %Y}.",
+            units=_units_text(customer.contract.free_units_per_month, used, now),
         )
     known = {name for name, _, _ in controls}
     body = render(
@@ -267,6 +283,12 @@ def _numbers(fields: Mapping[str, str]) -> Markup:
     return element("textarea", lines, name="numbers", rows="3", required=True)
 
 
+def _contacts(fields: Mapping[str, str]) -> Markup:
+    lines = "\n".join(c.strip() for c in fields.get("contacts", "").split(CONTACT_SEPARATOR) if c)
+    placeholder = "Anna Muster: +41 44 123 45 67, +41 79 123 45 67: yes"
+    return element("textarea", lines, name="contacts", rows="3", placeholder=placeholder)
+
+
 def _pin_required(fields: Mapping[str, str]) -> Markup:
     checked = fields.get("pin_required") == "yes"
     box = element("input", type="checkbox", name="pin_required", value="yes", checked=checked)
@@ -283,8 +305,11 @@ def _fields_of(customer: Customer) -> dict[str, str]:
         "tier": contract.tier,
         "valid_from": contract.valid_from.isoformat() if contract.valid_from else "",
         "valid_to": contract.valid_to.isoformat() if contract.valid_to else "",
-        "free_units_per_month": str(contract.free_units_per_month),
+        "free_units_per_month": ""
+        if contract.free_units_per_month is None
+        else str(contract.free_units_per_month),
         "pin_required": "yes" if customer.pin_required else "no",
+        "contacts": CONTACT_SEPARATOR.join(c.to_text() for c in customer.contacts),
     }
 
 
@@ -362,3 +387,8 @@ ROUTES = [
     web.post("/admin/customers/{customer_id}", update_customer),
     web.post("/admin/customers/{customer_id}/reset-pin", reset_customer_pin),
 ]
+
+
+def _units_text(per_month: int | None, used: int, now: datetime) -> str:
+    of = "the tier's count" if per_month is None else str(per_month)
+    return f"{used} of {of} used in {now:%B %Y}."

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from ivr.clock import Clock
 from ivr.store.calls import CallChange, get_call, list_calls, subscribe_calls
 from ivr.store.pubsub import stop_follower
-from ivr.web.desk_cards import DeskCard, desk_card, is_desk_call
+from ivr.web.desk_cards import DeskCard, desk_card, desk_order, is_desk_call
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class DeskBoard:
         return self.cards()
 
     def cards(self) -> tuple[DeskCard, ...]:
-        """The desk calls of the last DESK_WINDOW, newest first."""
+        """The desk calls of the last DESK_WINDOW in the desk's order (`desk_order`)."""
         since = self._clock() - DESK_WINDOW
         desk_calls = [
             call
@@ -117,7 +117,8 @@ class DeskBoard:
             if is_desk_call(call.summary) and (call.started_at or since) >= since
         ]
         desk_calls.sort(key=lambda call: call.summary.get("started_at", ""), reverse=True)
-        return tuple(self._card(call) for call in desk_calls[:MAX_DESK_CALLS])
+        cards = sorted((self._card(call) for call in desk_calls[:MAX_DESK_CALLS]), key=desk_order)
+        return tuple(cards)
 
     def listen(self) -> Listener:
         listener = Listener()

@@ -74,8 +74,13 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
                 html = render_cards(update.cards, session.csrf_token)
                 await _send(response, "snapshot", {"html": html})
                 continue
+            order = [f"call-{card.call_id}" for card in console.board.cards()]
             for card in update.cards:
-                data = {"id": card.call_id, "html": render_card(card, session.csrf_token)}
+                data = {
+                    "id": card.call_id,
+                    "html": render_card(card, session.csrf_token),
+                    "order": order,
+                }
                 await _send(response, "call", data)
     except ConnectionResetError:
         pass  # the browser went away
@@ -218,10 +223,16 @@ def _actions_state(card: DeskCard) -> str:
     return f"{card.desk_outcome}|{card.callback_request}|{card.forwardable}|{standby}"
 
 
-def _customer(card: DeskCard) -> str:
+def _customer(card: DeskCard) -> Markup | str:
+    """The customer, linked to its contact persons (to check who may order what)."""
     if card.customer_id is None:
         return "unknown"
-    return f"{card.customer_name} ({card.customer_id})"
+    return element(
+        "a",
+        f"{card.customer_name} ({card.customer_id})",
+        href=f"/desk/customers/{url_part(card.customer_id)}",
+        title="contact persons and who may order paid interventions",
+    )
 
 
 def _consent(card: DeskCard) -> str:

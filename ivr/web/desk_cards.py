@@ -37,7 +37,11 @@ DESK_OUTCOMES = {
     "not_a_customer": "Not a customer",
     "other": "Other (see the note)",
 }
-DESK_STATUS = {"ringing": "ringing at the desk", "connected": "connected to the desk"}
+DESK_STATUS = {
+    "ringing": "ringing at the desk",
+    "queued": "waiting in the desk queue",
+    "connected": "connected to the desk",
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class DeskCard:
     desk_agent: str | None
     callback_request: int | None
     script: str
+    priority: int = 0  # in the desk queue: higher first (routing.desk_priority)
+    desk_agent_line: str | None = None  # the desk agent's phone that answered
 
     @property
     def forwardable(self) -> bool:
@@ -93,6 +99,16 @@ class DeskCard:
 
 def is_desk_call(summary: Mapping[str, Any]) -> bool:
     return summary.get("destination") == "desk"
+
+
+def desk_order(card: DeskCard) -> tuple:
+    """The order of the desk's list: calls still going first, the highest priority (tier,
+    identified) first and, within one priority, who waits longest; then ended calls, newest
+    first."""
+    started = card.started_at.timestamp() if card.started_at else 0.0
+    if card.ended:
+        return (1, 0, -started)
+    return (0, -card.priority, started)
 
 
 def desk_card(
@@ -130,6 +146,8 @@ def desk_card(
         desk_agent=stored.desk_agent,
         callback_request=stored.callback_request,
         script="",
+        priority=int(summary.get("desk_priority") or 0),
+        desk_agent_line=summary.get("desk_agent_line"),
     )
     at = instant(decision.get("at"), zone) or card.started_at
     return replace(card, script=suggested_script(card, stored.outcome, decision, at))
@@ -239,6 +257,7 @@ def _status(summary: CallSummary) -> str:
             "desk": "ended after talking to the desk",
             "withdrawn": "ended: the caller withdrew",
             "desk_unreachable": "ended: the desk did not answer",
+            "callback_requested": "ended: the caller asked to be called back",
             "abandoned": "ended: the caller hung up",
             "technician": "ended after talking to a technician",
             "desk_fallback": "ended (sent to the desk by the dialplan)",

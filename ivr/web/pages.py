@@ -12,7 +12,7 @@ from ivr.web.html import Markup, element, join, render
 from ivr.web.security import CSRF_FIELD, SESSION
 
 NAVIGATION = {
-    "desk": (("/desk", "Desk"),),
+    "desk": (("/desk", "Desk"), ("/desk/customers", "Customer lookup")),
     "admin": (
         ("/admin", "Overview"),
         ("/desk", "Desk"),

@@ -47,7 +47,14 @@ from ivr.config import DEMO_TRUNK_HOST, DEMO_TRUNK_PSTN_PORT
 AGENT_SCRIPT = Path(__file__).with_name("phone_agent.py")
 
 # The phones Asterisk dials (asterisk-config/pjsip.conf) and a phone that places calls.
-DESK_AND_TECHNICIANS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073, "xy-desk": 5074}
+DESK_AND_TECHNICIANS = {
+    "tech-anna": 5071,
+    "tech-marco": 5072,
+    "tech-lea": 5073,
+    "xy-desk": 5074,
+    "xy-desk-2": 5075,
+    "xy-desk-3": 5076,
+}
 CALLER = {"caller": 5070}
 # A customer's phone on the public network, which Asterisk reaches through the provider trunk.
 PSTN = {"pstn": DEMO_TRUNK_PSTN_PORT}

@@ -58,7 +58,18 @@
       list.prepend(card);
       card.classList.add("new");
     }
+    reorder(data.order || []);
     showEmpty();
+  }
+
+  // The server's order: live calls by priority (tier, identified), then ended ones.
+  function reorder(ids) {
+    for (const id of ids) {
+      const card = document.getElementById(id);
+      if (card && card.parentNode === list) {
+        list.appendChild(card);
+      }
+    }
   }
 
   async function submitInBackground(event) {

@@ -32,7 +32,18 @@ HANGS_UP = "hangs up"  # answers and hangs up during the whisper
 # the ways a leg is not answered, as `DialFailed` reasons
 NOT_ANSWERED = ("no_answer", "busy", "declined", "failed", "unreachable")
 
+QUEUE_LEG = "Local/xy-desk@desk-queue/n"  # the desk (routing/destinations.toml)
+
 _ids = itertools.count(1)
+
+
+def _headers_of(variables: Mapping[str, str]) -> dict[str, str]:
+    """The X-Winet-* headers a leg's inheritable WINET_* variables become in the dialplan."""
+    return {
+        "X-Winet-" + name.removeprefix("__WINET_").title(): value
+        for name, value in variables.items()
+        if name.startswith("__WINET_")
+    }
 
 
 class ScriptClock:
@@ -66,6 +77,10 @@ class Script:
     hang_up_at: str | None = None  # the caller hangs up when a prompt starting so starts
     bridged_seconds: float = 30.0  # talk time once bridged
     leg_hangs_up_first: bool = False  # in the bridge, the other side ends the call
+    # the desk queue: the agent whose phone answers after `queue_seconds`; None: nobody does
+    # (the caller waits until they hang up or ask for a call back)
+    desk_agent: str | None = "xy-desk"
+    queue_seconds: float = 20.0
 
 
 class ScriptedCall:
@@ -80,7 +95,9 @@ class ScriptedCall:
         self.first_prompt_delay = 0.05
         self.hangup_cause: int | None = None
         self.heard: list[tuple[tuple[str, ...], str | None]] = []  # (prompt ids, language)
-        self.dialled: list[tuple[str, Mapping[str, str]]] = []  # (endpoint, headers)
+        # (endpoint, X-Winet-* headers), those of the desk queue's leg from its variables
+        self.dialled: list[tuple[str, Mapping[str, str]]] = []
+        self.dial_variables: list[Mapping[str, str]] = []
         self.bridged_with: list[str] = []
         self.variables: dict[str, str] = {}
         self.left_for: tuple[str, str, int] | None = None
@@ -143,8 +160,12 @@ class ScriptedCall:
         headers: Mapping[str, str] | None = None,
     ) -> ScriptedLeg:
         self._check_up()
-        self.dialled.append((endpoint, dict(headers or {})))
-        behaviour = self.script.legs.get(endpoint, "no_answer")
+        self.dialled.append((endpoint, dict(headers or _headers_of(variables or {}))))
+        self.dial_variables.append(dict(variables or {}))
+        # the desk queue's leg answers at once (its agents are scripted by `desk_agent`)
+        behaviour = self.script.legs.get(
+            endpoint, ACCEPTS if endpoint == QUEUE_LEG else "no_answer"
+        )
         if behaviour in NOT_ANSWERED:
             self.clock.advance(timeout if behaviour == "no_answer" else 1.0)
             raise DialFailed(behaviour, endpoint)
@@ -170,6 +191,14 @@ class ScriptedCall:
 
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         return await awaitable
+
+    async def variable_set(self, name: str) -> str:
+        """Only the desk queue's agent variable is ever set: when the scripted agent answers."""
+        agent = self.script.desk_agent
+        if agent is None or self.bridged_with[-1:] != [QUEUE_LEG]:
+            await asyncio.Event().wait()  # nobody answers: until the flow stops waiting
+        self.clock.advance(self.script.queue_seconds)
+        return agent
 
     async def close(self) -> None:
         self._ended = True
@@ -248,6 +277,8 @@ class ScriptedBridge:
 
     async def wait_hangup(self) -> ScriptedCall | ScriptedLeg:
         await asyncio.sleep(0)
+        if self.leg.endpoint == QUEUE_LEG and self.call.script.desk_agent is None:
+            await asyncio.Event().wait()  # the caller waits in the queue
         self.call.clock.advance(self.call.script.bridged_seconds)
         if self.call.script.leg_hangs_up_first:
             self.leg.ended = True

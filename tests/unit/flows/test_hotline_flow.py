@@ -6,8 +6,10 @@ decides, plays, dials and records, with keys, legs and time scripted.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from redis.asyncio import Redis
@@ -15,13 +17,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ivr.flows.hotline import conversation, handle_call, rescue_orphan
-from ivr.routing import Contract, Leg, decide
-from ivr.store import calls, pins
+from ivr.routing import Contract, Leg, decide, desk_priority
+from ivr.store import calls, pins, requests
 from ivr.worker.runtime import Runtime
 from tests.unit.flows.scripted import (
     ACCEPTS,
     DECLINES,
     HANGS_UP,
+    QUEUE_LEG,
     SILENT,
     Press,
     Script,
@@ -31,9 +34,10 @@ from tests.unit.flows.scripted import (
 PREMIUM = "+41441234567"  # klinik-seefeld, premium, de, PIN 481516: covered on Saturday
 PRO = "+41912345678"  # studio-lugano, pro, it: not covered on Saturday
 UNKNOWN = "+41445550000"
+NO_UNITS = "+41449876543"  # zurich-translations, basic-plus, en, 0 free units: not covered
 PREMIUM_PIN = "481516"
 WRONG_PIN = "000000"
-DESK = "PJSIP/xy-desk"
+DESK = QUEUE_LEG
 
 
 async def place(runtime: Runtime, script: Script) -> tuple[ScriptedCall, calls.CallRecord]:
@@ -146,10 +150,13 @@ async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
 
     assert [endpoint for endpoint, _ in call.dialled] == [*(leg.dial for leg in ladder), DESK]
     assert last_headers(call)["X-Winet-Covered"] == "yes"
-    expected = [(leg.id, "no_answer") for leg in ladder]
-    assert leg_results(record) == [*expected, ("desk", "answered")]
+    assert leg_results(record) == [(leg.id, "no_answer") for leg in ladder]
     assert record.summary["outcome"] == "desk" and record.summary["desk_status"] == "connected"
-    assert "technician_unavailable" in call.prompts_heard
+    assert record.summary["desk_agent_line"] == "xy-desk"
+    heard = call.prompts_heard
+    assert heard[heard.index("technician_unavailable") + 1] == "connecting_desk"
+    assert heard.count("connecting_desk") == 1, "the desk is named once"
+    assert call.dial_variables[-1]["WINET_PRIO"] == str(desk_priority(runtime.tables, "premium"))
 
 
 async def test_withheld_number_with_the_right_pin_reaches_the_technician(runtime: Runtime):
@@ -267,16 +274,53 @@ async def test_caller_hanging_up_ends_cleanly(runtime: Runtime, moment: str):
     assert call.bridged_with == [] and call.left_for is None
 
 
-async def test_desk_unreachable_says_goodbye(runtime: Runtime):
-    call, record = await place(runtime, Script(PRO, [Press("notice", "1")]))
+def offer_a_callback_after(runtime: Runtime, seconds: int) -> None:
+    tables = runtime.tables
+    destinations = replace(tables.destinations, callback_offer_after=seconds)
+    runtime.tables = replace(tables, destinations=destinations)
 
-    assert [endpoint for endpoint, _ in call.dialled] == [DESK] * 3
-    assert call.prompts_heard.count("please_hold") == 2
-    assert (record.summary["outcome"], record.summary["desk_status"]) == (
-        "desk_unreachable",
-        "unreachable",
+
+async def test_a_caller_nobody_at_the_desk_answers_waits_and_may_ask_for_a_call_back(
+    runtime: Runtime,
+):
+    offer_a_callback_after(runtime, 1)
+    presses = [Press("notice", "1"), Press("queue/callback_offer", "1")]
+
+    call, record = await place(runtime, Script(PRO, presses, desk_agent=None))
+
+    assert [endpoint for endpoint, _ in call.dialled] == [DESK], "one queue, no retries"
+    summary = record.summary
+    assert (summary["outcome"], summary["desk_status"]) == ("callback_requested", "queued")
+    assert summary["hangup_side"] == "hotline" and "goodbye" not in call.prompts_heard
+    opened = await requests.open_requests(runtime.redis)
+    assert [(r.request_id, r.call_id, r.customer_id) for r in opened] == [
+        (summary["callback_request"], call.channel_id, "studio-lugano")
+    ]
+    assert opened[0].first_reaction_due == datetime.fromisoformat(summary["first_reaction_due"])
+    heard = call.heard[-1]
+    assert heard[0][0] == "queue/callback_confirmed" and heard[0][-1] == "queue/callback_hours"
+    said = [e for e in record.events if e["kind"] == "prompt"][-1]["text"]
+    # studio-lugano (pro): due Mon 30 Nov 13:00, 50 h 45 min after Saturday 10:15
+    assert said == (
+        "La Sua richiesta di richiamata è registrata presso il service desk. "
+        "Sarà richiamato entro cinquantuno ore."
     )
-    assert call.prompts_heard[-1] == "goodbye"
+    kinds = [e["status"] for e in record.events if e["kind"] == "desk_queue"]
+    assert kinds == ["queued", "callback_offered"]
+
+
+async def test_the_callback_offer_needs_the_key_else_the_caller_keeps_waiting(runtime: Runtime):
+    offer_a_callback_after(runtime, 1)
+    script = Script(PRO, [Press("notice", "1")], desk_agent=None)
+    call = ScriptedCall(script, runtime.clock)
+
+    waiting = asyncio.create_task(handle_call(call, runtime))
+    await asyncio.sleep(1.5 + 0.5)
+    assert not waiting.done(), "still in the queue: nobody is hung up on"
+    assert "queue/callback_offer" in call.prompts_heard
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert await requests.open_requests(runtime.redis) == []
 
 
 async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
@@ -344,6 +388,45 @@ async def test_no_choice_in_the_menu_keeps_the_customers_language(runtime: Runti
     menu = [lang for ids, lang in call.heard if ids == ("language_menu",)]
     assert menu == ["de", "fr", "it", "en"], "each language offers itself in its own voice"
     assert record.summary["language"] == "it"
+
+
+async def test_a_customer_with_no_free_units_hears_that_none_are_left(runtime: Runtime):
+    _, record = await place(runtime, Script(NO_UNITS, [Press("notice", "1")]))
+
+    assert "You have no free service units left." in record.summary["notice_text"]
+    assert "one free service unit" not in record.summary["notice_text"]
+
+
+async def test_an_unidentified_caller_sent_to_the_technician_hears_so(runtime: Runtime):
+    tables = runtime.tables
+    hotline = replace(tables.hotline, unidentified_destination="technician")
+    runtime.tables = replace(tables, hotline=hotline)
+    presses = [Press("pin_request", WRONG_PIN) for _ in range(3)]
+    first = technicians(runtime)[0]
+
+    call, record = await place(runtime, Script(UNKNOWN, presses, {first.dial: ACCEPTS}))
+
+    heard = call.prompts_heard
+    assert heard[heard.index("identified_unknown") + 1] == "connecting_technician"
+    assert "connecting_desk" not in heard
+    assert record.summary["outcome"] == "technician"
+
+
+async def test_a_technician_who_answers_without_accepting_costs_the_tables_accept_time(
+    runtime: Runtime,
+):
+    first, second = technicians(runtime)[:2]
+    script = Script(PREMIUM, legs={first.dial: SILENT, second.dial: ACCEPTS})
+    started = runtime.now()
+
+    call, _ = await place(runtime, script)
+
+    heard = call.prompts_heard
+    assert heard.count("technician_not_accepted") == 1, "the caller hears why the wait goes on"
+    assert heard.index("technician_not_accepted") > heard.index("connecting_technician")
+    waited = (runtime.now() - started).total_seconds()
+    accept = runtime.tables.destinations.accept_timeout
+    assert accept == 8 and waited < 60, "no 20 s of silence per technician"
 
 
 async def test_past_capacity_a_new_call_goes_straight_to_the_desk_with_a_record(runtime: Runtime):

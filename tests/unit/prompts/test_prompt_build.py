@@ -185,3 +185,11 @@ async def test_phrases_render_concurrently_off_the_event_loop(built):
     task.cancel()
     assert len(set(uris)) == 4
     assert ticks > 3  # the loop kept running while espeak-ng and ffmpeg worked
+
+
+def test_asterisk_says_numbers_in_our_languages_from_our_rendered_numbers(built_once):
+    sounds = built_once[0] / "sounds"
+    for lang in ("de", "fr", "it"):
+        digits = sounds / lang / "digits"
+        assert digits.is_symlink() and (digits / "7.sln").is_file(), lang
+    assert not (sounds / "en" / "digits").is_symlink(), "Asterisk's own English"

@@ -170,3 +170,44 @@ def test_tier_names_errors_name_the_file_and_tier(tmp_path):
     (tmp_path / "tiers.toml").write_text('[[tier]]\nid = "Gold Tier"\nname = "x"\n')
     with pytest.raises(CatalogueError, match="tier #1 has no usable id"):
         tier_names_from_tables(tmp_path)
+
+
+REPOSITORY_CATALOGUE = load_catalogue(REPO_DIR / "prompts")
+
+
+@pytest.mark.parametrize(
+    ("lang", "started"),
+    [("de", "angefangen"), ("fr", "entamée"), ("it", "iniziato"), ("en", "started")],
+)
+def test_every_language_says_every_started_block_is_billed(lang, started):
+    assert started in REPOSITORY_CATALOGUE.text("notice/increment", lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "consent"),
+    [("de", "Zustimmung"), ("fr", "accord"), ("it", "consenso"), ("en", "consent")],
+)
+def test_the_choice_says_that_silence_counts_as_consent(lang, consent):
+    assert consent in REPOSITORY_CATALOGUE.text("notice/choice", lang)
+
+
+DESK_WORDS = ("servicedesk", "service desk", "centre d'assistance")
+TECHNICIAN_WORDS = ("techniker", "technicien", "tecnico", "technician")
+
+
+@pytest.mark.parametrize(
+    ("prompt_id", "words"),
+    [
+        ("identified_unknown", DESK_WORDS + TECHNICIAN_WORDS),
+        ("pin_locked", DESK_WORDS + TECHNICIAN_WORDS),
+        ("technician_unavailable", DESK_WORDS),
+    ],
+)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_prompts_before_a_hand_over_leave_the_destination_to_the_next_prompt(
+    prompt_id, words, lang
+):
+    """The destination is said once, by connecting_desk or connecting_technician, whichever
+    the call really goes to: never twice, never the wrong one."""
+    text = REPOSITORY_CATALOGUE.text(prompt_id, lang).casefold()
+    assert not any(word in text for word in words), text

@@ -97,7 +97,7 @@ EXPECTED = {
     "zwölf Uhr und von vierzehn Uhr bis siebzehn Uhr, ausser an Feiertagen. Die Pauschale für "
     "einen Einsatz ausserhalb der Servicezeiten beträgt zweihundertzwanzig Franken. Der "
     "Stundenansatz beträgt zweihundertzehn Franken. Abgerechnet wird pro angefangene dreissig "
-    "Minuten.",
+    "Minuten. Sie haben keine freien Serviceeinheiten mehr übrig.",
     ("fr", "premium"): "Votre contrat winCall premium 7x24h est valable vingt-quatre heures sur "
     "vingt-quatre, sept jours sur sept. Une intervention en dehors des heures couvertes est "
     "gratuite pour vous. Votre contrat comprend huit unités de service gratuites par mois. Il "
@@ -124,7 +124,7 @@ EXPECTED = {
     "heures à douze heures et de quatorze heures à dix-sept heures, sauf les jours fériés. Le "
     "forfait pour une intervention en dehors des heures couvertes s'élève à deux cent vingt "
     "francs. Le tarif horaire s'élève à deux cent dix francs. La facturation se fait par tranche "
-    "entamée de trente minutes.",
+    "entamée de trente minutes. Il ne vous reste aucune unité de service gratuite.",
     ("it", "premium"): "Il Suo contratto winCall premium 7x24h è valido ventiquattro ore su "
     "ventiquattro, sette giorni su sette. Un intervento fuori dagli orari coperti è gratuito per "
     "Lei. Il Suo contratto comprende otto unità di servizio gratuite al mese. Questo mese ne ha "
@@ -132,46 +132,49 @@ EXPECTED = {
     ("it", "pro-plus"): "Il Suo contratto winCall pro +, 6x12h è valido dal lunedì al sabato "
     "dalle sette alle diciannove, esclusi i giorni festivi. Il forfait per un intervento fuori "
     "dagli orari coperti è di centoventi franchi. La tariffa oraria è di centottanta franchi. La "
-    "fatturazione avviene a blocchi di quindici minuti. Il Suo contratto comprende quattro unità "
-    "di servizio gratuite al mese. Questo mese ne ha ancora tre a disposizione.",
+    "fatturazione avviene per ogni blocco iniziato di quindici minuti. Il Suo contratto "
+    "comprende quattro unità di servizio gratuite al mese. Questo mese ne ha ancora tre a "
+    "disposizione.",
     ("it", "pro"): "Il Suo contratto winCall pro, 5x12h è valido dal lunedì al venerdì dalle "
     "sette alle diciannove, esclusi i giorni festivi. Il forfait per un intervento fuori dagli "
     "orari coperti è di centocinquanta franchi. La tariffa oraria è di centottanta franchi. La "
-    "fatturazione avviene a blocchi di quindici minuti. Il Suo contratto comprende due unità di "
-    "servizio gratuite al mese. Questo mese non ne ha più a disposizione.",
+    "fatturazione avviene per ogni blocco iniziato di quindici minuti. Il Suo contratto "
+    "comprende due unità di servizio gratuite al mese. Questo mese non ne ha più a disposizione.",
     ("it", "basic-plus"): "Il Suo contratto winCall basic +, 5x6h è valido dal lunedì al venerdì "
     "dalle otto alle dodici e dalle quattordici alle diciotto, esclusi i giorni festivi. Il "
     "forfait per un intervento fuori dagli orari coperti è di centottanta franchi. La tariffa "
-    "oraria è di centonovantacinque franchi e cinquanta centesimi. La fatturazione avviene a "
-    "blocchi di quindici minuti. Il Suo contratto comprende un'unità di servizio gratuita al "
-    "mese. Questo mese ne ha ancora una a disposizione.",
+    "oraria è di centonovantacinque franchi e cinquanta centesimi. La fatturazione avviene per "
+    "ogni blocco iniziato di quindici minuti. Il Suo contratto comprende un'unità di servizio "
+    "gratuita al mese. Questo mese ne ha ancora una a disposizione.",
     ("it", "basic"): "Il Suo contratto winCall basic, 5x6h è valido dal lunedì al venerdì dalle "
     "nove alle dodici e dalle quattordici alle diciassette, esclusi i giorni festivi. Il forfait "
     "per un intervento fuori dagli orari coperti è di duecentoventi franchi. La tariffa oraria è "
-    "di duecentodieci franchi. La fatturazione avviene a blocchi di trenta minuti.",
+    "di duecentodieci franchi. La fatturazione avviene per ogni blocco iniziato di trenta minuti."
+    " Non ha più unità di servizio gratuite a disposizione.",
     ("en", "premium"): "Your contract winCall premium 7x24h is valid around the clock, seven "
     "days a week. An intervention outside the covered hours is free of charge for you. Your "
     "contract includes eight free service units per month. This month you have eight left.",
     ("en", "pro-plus"): "Your contract winCall pro +, 6x12h is valid Monday to Saturday from "
     "seven a.m. to seven p.m., except on public holidays. The flat fee for an intervention "
     "outside the covered hours is one hundred twenty francs. The hourly rate is one hundred "
-    "eighty francs. Work is billed in blocks of fifteen minutes. Your contract includes four "
-    "free service units per month. This month you have three left.",
+    "eighty francs. Work is billed per started block of fifteen minutes. Your contract "
+    "includes four free service units per month. This month you have three left.",
     ("en", "pro"): "Your contract winCall pro, 5x12h is valid Monday to Friday from seven a.m. "
     "to seven p.m., except on public holidays. The flat fee for an intervention outside the "
     "covered hours is one hundred fifty francs. The hourly rate is one hundred eighty francs. "
-    "Work is billed in blocks of fifteen minutes. Your contract includes two free service units "
-    "per month. This month you have none left.",
+    "Work is billed per started block of fifteen minutes. Your contract includes two free "
+    "service units per month. This month you have none left.",
     ("en", "basic-plus"): "Your contract winCall basic +, 5x6h is valid Monday to Friday from "
     "eight a.m. to noon and from two p.m. to six p.m., except on public holidays. The flat fee "
     "for an intervention outside the covered hours is one hundred eighty francs. The hourly rate "
-    "is one hundred ninety-five francs and fifty centimes. Work is billed in blocks of fifteen "
-    "minutes. Your contract includes one free service unit per month. This month you have one "
-    "left.",
+    "is one hundred ninety-five francs and fifty centimes. Work is billed per started block of "
+    "fifteen minutes. Your contract includes one free service unit per month. This month you "
+    "have one left.",
     ("en", "basic"): "Your contract winCall basic, 5x6h is valid Monday to Friday from nine a.m. "
     "to noon and from two p.m. to five p.m., except on public holidays. The flat fee for an "
     "intervention outside the covered hours is two hundred twenty francs. The hourly rate is two "
-    "hundred ten francs. Work is billed in blocks of thirty minutes.",
+    "hundred ten francs. Work is billed per started block of thirty minutes."
+    " You have no free service units left.",
 }
 
 
@@ -307,7 +310,7 @@ def test_costs_not_in_the_tables_are_said_to_follow_the_effort():
     composition = compose_notice(facts, "de", CATALOGUE)
     assert middle(composition.text, "de") == (
         "Ihr Vertrag X enthält keine Servicezeiten. Ein Einsatz ausserhalb der Servicezeiten "
-        "wird nach Aufwand verrechnet."
+        "wird nach Aufwand verrechnet. Sie haben keine freien Serviceeinheiten mehr übrig."
     )
 
 

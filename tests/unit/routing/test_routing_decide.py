@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ivr.routing import Contract, decide, explain, parse_tables
+from ivr.routing import Contract, decide, desk_priority, explain, parse_tables
 from tests.unit.routing.conftest import ZURICH, edited
 
 
@@ -95,13 +95,14 @@ DEADLINES = [
     ("pro", "2026-11-30 16:00", "2026-12-01 10:00"),  # over a night
     ("pro", "2026-11-30 03:00", "2026-11-30 13:00"),
     ("pro", "2026-04-02 16:00", "2026-04-07 10:00"),  # Good Friday, weekend, Easter Monday
-    ("pro", "2026-12-23 15:00", "2026-12-28 09:00"),  # closure 24th, Christmas, weekend
+    ("pro", "2026-12-23 15:00", "2026-12-24 09:00"),  # the 24th is a working day
     ("basic-plus", "2026-11-30 10:00", "2026-12-01 18:00"),
     ("basic-plus", "2026-11-30 07:00", "2026-12-01 18:00"),  # before opening: still the next day
     ("basic-plus", "2026-12-04 10:00", "2026-12-07 18:00"),  # Friday: Monday
     ("basic-plus", "2026-12-05 10:00", "2026-12-07 18:00"),  # Saturday: Monday
     ("basic-plus", "2026-04-02 10:00", "2026-04-07 18:00"),  # over Easter
-    ("basic-plus", "2026-12-23 10:00", "2026-12-28 18:00"),  # over the closure and Christmas
+    ("basic-plus", "2026-12-23 10:00", "2026-12-24 18:00"),
+    ("basic-plus", "2026-12-24 10:00", "2026-12-28 18:00"),  # over Christmas and the weekend
     ("basic", "2026-11-30 10:00", None),
     ("basic", "2026-12-05 10:00", None),
 ]
@@ -182,10 +183,11 @@ HOLIDAYS = [
     ("pro", "2026-04-06 10:00", "Easter Monday", False),
     ("pro", "2026-05-14 10:00", "Ascension Day", False),
     ("pro-plus", "2026-08-01 10:00", "National Day", False),
-    ("basic", "2026-12-24 10:00", "Christmas Eve (office closed)", False),
+    ("basic", "2026-12-24 10:00", None, True),  # no closure ships: the contract's hours hold
+    ("pro", "2026-12-24 10:00", None, True),
     ("basic-plus", "2026-12-25 10:00", "Christmas Day", False),
     ("premium", "2026-12-25 10:00", "Christmas Day", True),
-    ("premium", "2026-12-24 03:00", "Christmas Eve (office closed)", True),
+    ("premium", "2026-12-24 03:00", None, True),
     ("pro", "2026-12-23 10:00", None, True),
 ]
 
@@ -243,7 +245,7 @@ def test_override_stand_in_is_also_the_standby_the_desk_sees(tables):
     decision = decide(tables, Contract("pro"), local("2026-12-15 20:00"))
     assert (decision.destination, decision.standby.id) == ("desk", "anna")
     assert [leg.id for leg in decision.ladder] == ["desk"]
-    assert decision.ladder[0].dial == "PJSIP/xy-desk"
+    assert decision.ladder[0].dial == "Local/xy-desk@desk-queue/n"
 
 
 def test_handover_on_another_day_and_time(bundle):
@@ -351,7 +353,7 @@ def test_json_has_the_design_keys(tables):
             "kind": "desk",
             "id": "desk",
             "name": "xy AG desk",
-            "dial": "PJSIP/xy-desk",
+            "dial": "Local/xy-desk@desk-queue/n",
             "ring_timeout": 20,
         }
     ]
@@ -451,3 +453,11 @@ def test_opening_at_a_skipped_time_is_the_clock_change(night_tables):
     decision = decide(night_tables, Contract("late"), utc("2026-03-29 00:45"))
     assert decision.next_opening.isoformat() == "2026-03-29T03:00:00+02:00"
     assert decision.first_reaction_due.isoformat() == "2026-03-29T04:00:00+02:00"
+
+
+def test_desk_priority_follows_the_tiers_and_puts_identified_callers_first(tables):
+    order = [desk_priority(tables, tier) for tier in tables.tiers]
+    assert list(tables.tiers) == ["premium", "pro-plus", "pro", "basic-plus", "basic"]
+    assert order == sorted(order, reverse=True) and len(set(order)) == 5
+    assert min(order) > desk_priority(tables, None) == 0
+    assert desk_priority(tables, "gold") == 0

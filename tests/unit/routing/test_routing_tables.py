@@ -68,8 +68,10 @@ def test_default_settings(tables):
         "PJSIP/tech-marco",
         "PJSIP/tech-lea",
     ]
-    assert tables.destinations.desk.dial == "PJSIP/xy-desk"
+    assert tables.destinations.desk.dial == "Local/xy-desk@desk-queue/n"
     assert tables.destinations.ring_timeout == 20
+    assert tables.destinations.accept_timeout == 8
+    assert tables.destinations.callback_offer_after == 90
     assert tables.rota.order == ("anna", "marco", "lea")
     assert (tables.rota.handover_weekday, tables.rota.handover_minute) == (0, 8 * 60)
 
@@ -127,7 +129,7 @@ def test_calendar_has_canton_holidays_closures_and_any_year(tables):
     calendar = tables.calendar
     assert calendar.name_on(date(2026, 4, 3)) == "Good Friday"
     assert calendar.name_on(date(2026, 8, 1)) == "National Day"
-    assert calendar.name_on(date(2026, 12, 24)) == "Christmas Eve (office closed)"
+    assert calendar.name_on(date(2026, 12, 24)) is None  # the shipped tables close nothing extra
     assert calendar.name_on(date(2026, 12, 23)) is None
     assert calendar.name_on(date(2075, 12, 25)) == "Christmas Day"
     assert calendar.name_on(date(1990, 8, 1)) == "National Day"
@@ -440,6 +442,27 @@ BROKEN = [
         "must be a number, not '49.00'",
     ),
     (
+        "accept timeout zero",
+        edited(B, "destinations.toml", "accept_timeout = 8", "accept_timeout = 0"),
+        "destinations.toml",
+        "accept_timeout",
+        "must be more than 0",
+    ),
+    (
+        "accept timeout longer than a minute",
+        edited(B, "destinations.toml", "accept_timeout = 8", "accept_timeout = 90"),
+        "destinations.toml",
+        "accept_timeout",
+        "must be at most 60, not 90",
+    ),
+    (
+        "callback offer as text",
+        edited(B, "destinations.toml", "callback_offer_after = 90", 'callback_offer_after = "1m"'),
+        "destinations.toml",
+        "desk.callback_offer_after",
+        "must be a whole number",
+    ),
+    (
         "ring timeout zero",
         edited(B, "destinations.toml", "ring_timeout = 20", "ring_timeout = 0"),
         "destinations.toml",
@@ -448,7 +471,7 @@ BROKEN = [
     ),
     (
         "desk dial string without technology",
-        edited(B, "destinations.toml", '"PJSIP/xy-desk"', '"xy-desk"'),
+        edited(B, "destinations.toml", '"Local/xy-desk@desk-queue/n"', '"xy-desk"'),
         "destinations.toml",
         "desk.dial",
         "is not an Asterisk dial string",
@@ -499,7 +522,10 @@ BROKEN = [
     ),
     (
         "closure date as text",
-        edited(B, "holidays.toml", "date = 2026-12-24", 'date = "2026-12-24"'),
+        {
+            **B,
+            "holidays.toml": B["holidays.toml"] + '[[closure]]\ndate = "2026-12-24"\nlabel = "x"\n',
+        },
         "holidays.toml",
         "closure[0].date",
         "must be a date such as 2026-12-24",
@@ -508,7 +534,8 @@ BROKEN = [
         "duplicate closure date",
         {
             **B,
-            "holidays.toml": B["holidays.toml"] + '\n[[closure]]\ndate = 2026-12-24\nlabel = "x"\n',
+            "holidays.toml": B["holidays.toml"]
+            + '\n[[closure]]\ndate = 2026-12-24\nlabel = "x"\n' * 2,
         },
         "holidays.toml",
         "closure[1].date",

@@ -81,7 +81,7 @@ def test_existing_customers_need_update(env, capsys):
     assert main(["customers", "import", str(DEMO_CUSTOMERS_CSV)]) == 1
     assert "column id: customer 'klinik-seefeld' already exists" in capsys.readouterr().err
     assert main(["customers", "import", "--update", str(DEMO_CUSTOMERS_CSV)]) == 0
-    assert "updated: " in capsys.readouterr().out
+    assert "0 created, 6 updated" in capsys.readouterr().out
 
 
 def test_reset_pin_shows_the_new_pin_once(env, capsys):
@@ -170,3 +170,32 @@ def test_import_refuses_when_the_tables_are_broken(env, tmp_path, capsys, monkey
     monkeypatch.setenv("IVR_TABLES_DIR", str(tmp_path))
     assert main(["customers", "import", str(DEMO_CUSTOMERS_CSV)]) == 2
     assert "routing tables are invalid" in capsys.readouterr().err
+
+
+def test_a_large_import_prints_counts_and_only_the_rows_that_need_attention(env, capsys):
+    rows = ["id,name,language,numbers,pin,tier,valid_to"]
+    for n in range(1000):
+        pin = "" if n in (10, 20) else f"{100000 + n}"
+        number = "+41 44 000 00 01" if n in (30, 31) else f"+41 44 1{n:06d}"
+        valid_to = "2026-01-31" if n == 40 else ""
+        rows.append(f"c{n:04d},Customer {n},de,{number},{pin},pro,{valid_to}")
+    big = env / "big.csv"
+    big.write_text("\n".join(rows) + "\n")
+
+    assert main(["customers", "import", str(big)]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{big}: imported 1000 customer(s): 1000 created, 0 updated"
+    assert out[1] == "  5 row(s) need attention:"
+    assert out[2].startswith("    line 12, c0010: no PIN")
+    assert out[3].startswith("    line 22, c0020: no PIN")
+    assert out[4] == (
+        "    line 32, c0030: +41440000001 is also the number of c0031: "
+        "callers from it are asked for their PIN"
+    )
+    assert out[5].startswith("    line 33, c0031: +41440000001 is also the number of c0030")
+    assert (
+        out[6]
+        == "    line 42, c0040: the contract ended on 2026-01-31: calls get the fallback tier"
+    )
+    assert len(out) == 7 and max(map(len, out[1:])) < 120

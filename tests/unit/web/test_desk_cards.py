@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.routing import Contract, decide
 from ivr.store import calls
-from ivr.web.desk_cards import desk_card, is_desk_call
+from ivr.web.desk_cards import desk_card, desk_order, is_desk_call
 from tests.unit.web.records import default_tables, record_covered_call, record_notice_call
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -140,3 +140,36 @@ async def test_the_desks_outcome_and_request_show(redis_client):
     assert card.script.endswith("Forwarded as callback request #4.")
     assert card.ended and card.status == "ended after talking to the desk"
     assert not card.forwardable
+
+
+def test_the_desk_orders_live_calls_by_priority_then_waiting_time_then_ended_calls():
+    def card(call_id, minute, priority=None, ended=False):
+        summary = {
+            "call_id": call_id,
+            "started_at": (SATURDAY_NIGHT + timedelta(minutes=minute)).isoformat(),
+            "destination": "desk",
+            "desk_priority": priority,
+        }
+        if ended:
+            summary["ended_at"] = summary["started_at"]
+        return desk_card(summary, [], ZURICH)
+
+    cards = [
+        card("basic-early", 0, priority=10),
+        card("unidentified", 1, priority=0),
+        card("premium-late", 5, priority=50),
+        card("basic-late", 3, priority=10),
+        card("ended-old", 0, priority=50, ended=True),
+        card("ended-new", 4, ended=True),
+        card("no-priority-yet", 2),
+    ]
+    ordered = [c.call_id for c in sorted(cards, key=desk_order)]
+    assert ordered == [
+        "premium-late",
+        "basic-early",
+        "basic-late",
+        "unidentified",
+        "no-priority-yet",
+        "ended-new",
+        "ended-old",
+    ]

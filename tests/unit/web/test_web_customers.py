@@ -186,3 +186,49 @@ async def test_customer_names_are_escaped(console, admin):
     await admin.post("/admin/customers/new", {**NEW, "name": "<script>alert(1)</script>"})
     page = await admin.page("/admin/customers")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+
+
+CONTACTS = "Anna Muster: 044 123 45 67, 079 123 45 67: yes\nBeat Kunz: +41 31 555 66 77: no"
+
+
+async def test_contacts_are_edited_in_the_console_and_shown_to_the_desk_read_only(
+    console, admin, desk
+):
+    response = await admin.post("/admin/customers/new", {**NEW, "contacts": CONTACTS})
+    assert response.status == 303
+    customer = await get_customer(console.redis, "acme")
+    assert [(c.name, c.numbers, c.may_order) for c in customer.contacts] == [
+        ("Anna Muster", ("+41441234567", "+41791234567"), True),
+        ("Beat Kunz", ("+41315556677",), False),
+    ]
+    form = await admin.page("/admin/customers/acme")
+    assert "Anna Muster: +41441234567, +41791234567: yes" in form
+
+    by_name = await desk.page("/desk/customers?q=acme")
+    by_number = await desk.page("/desk/customers?q=031 555 66 77")
+    for page in (by_name, by_number):
+        assert "ACME Holding AG" in page and "Anna Muster" in page
+        assert re.search(r"<td>Beat Kunz</td><td>\+41 31 555 66 77</td><td>no</td>", page)
+    after_search = by_name.split('action="/desk/customers"', 1)[1].split("</form>", 1)[1]
+    assert "<form" not in after_search, "read only: no form but the search"
+    refused = await desk.post("/admin/customers/acme", {**NEW, "contacts": ""})
+    assert refused.status in (401, 403)
+
+
+async def test_a_wrong_contact_is_named_and_nothing_is_saved(console, admin):
+    response = await admin.post("/admin/customers/new", {**NEW, "contacts": "Anna: 12: yes"})
+    assert response.status == 422
+    assert "contact 1 (Anna): bad phone number" in await response.text()
+    assert await get_customer(console.redis, "acme") is None
+
+
+async def test_contacts_come_in_with_the_csv_import(console, admin):
+    text = (
+        "id,name,language,numbers,pin,tier,contacts\n"
+        "acme,ACME,de,044 123 45 67,493817,pro,"
+        '"Anna: 044 123 45 67: yes | Beat: 031 555 66 77: no"\n'
+    )
+    response = await post_csv(admin, text)
+    assert response.status == 200
+    customer = await get_customer(console.redis, "acme")
+    assert [(c.name, c.may_order) for c in customer.contacts] == [("Anna", True), ("Beat", False)]
