@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from ivr.clock import clock_from_env
 from ivr.config import Settings
 from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
-from ivr.customers.model import FIELDS, Customer, customer_to_dict
+from ivr.customers.model import FIELDS, Customer, customer_to_dict, visible
 from ivr.customers.numbers import display_number
 from ivr.routing import TablesError, load_tables
 from ivr.store.command import store_command
@@ -152,7 +152,7 @@ def _line(customer: Customer) -> str:
     pin = "PIN always" if customer.pin_required else ("PIN" if customer.has_pin else "no PIN")
     return (
         f"{customer.id:<24} {customer.contract.tier:<11} {customer.language}  "
-        f"{customer.name:<30} {pin:<10} {numbers}"
+        f"{visible(customer.name):<30} {pin:<10} {numbers}"
     )
 
 
@@ -172,4 +172,5 @@ def _details(customer: Customer, month: str, used: int) -> str:
         ("valid", f"{valid_from} to {valid_to}"),
         ("free units", f"{contract.free_units_per_month} per month, {used} used in {month}"),
     ]
-    return "\n".join([f"{customer.id}: {customer.name}"] + [f"  {k:<11} {v}" for k, v in rows])
+    title = f"{customer.id}: {visible(customer.name)}"
+    return "\n".join([title] + [f"  {k:<11} {v}" for k, v in rows])

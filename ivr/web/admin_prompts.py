@@ -25,10 +25,11 @@ from ivr.web.active_tables import tables_for
 from ivr.web.console import console_of
 from ivr.web.html import Markup, element, join, options, render
 from ivr.web.pages import csrf_input, page, redirect, refused
-from ivr.web.security import allow, session_of
+from ivr.web.security import allow, max_body, session_of
 
 SAMPLE_RATE = 8000  # the installed .sln files: 8 kHz mono signed 16-bit little-endian
 TEXT_SHOWN = 90  # characters of a prompt's text shown in the list
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024  # a two-minute WAV recording fits
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ async def prompt_audio(request: web.Request) -> web.StreamResponse:
 
 
 @allow("admin")
+@max_body(MAX_UPLOAD_BYTES)
 async def upload_recording(request: web.Request) -> web.StreamResponse:
     settings = console_of(request).settings
     form = await request.post()
