@@ -19,8 +19,9 @@ from ivr.config import Settings
 from ivr.prompts.build import Recording, build_prompts, plan_prompts
 from ivr.prompts.catalogue import PROMPT_ID, CatalogueError, is_generated, load_catalogue
 from ivr.prompts.installed import sound_path
-from ivr.prompts.recordings import FORMATS, RecordingError, import_recording
+from ivr.prompts.recordings import RecordingError, import_recording
 from ivr.prompts.speech import LANGUAGES
+from ivr.prompts.uploaded import FORMATS, uploaded_recordings
 from ivr.web.active_tables import tables_for
 from ivr.web.console import console_of
 from ivr.web.html import Markup, element, join, options, render
@@ -96,9 +97,16 @@ async def upload_recording(request: web.Request) -> web.StreamResponse:
     if not isinstance(upload, web.FileField):
         return refused(request, 422, "Choose a recording to upload.")
     data = await asyncio.to_thread(upload.file.read)
+    _, tables = await tables_for(request)
     try:
         await asyncio.to_thread(
-            import_recording, settings, prompt_id, lang, data, Path(upload.filename or "").name
+            import_recording,
+            settings,
+            tables.tier_names,
+            prompt_id,
+            lang,
+            data,
+            Path(upload.filename or "").name,
         )
     except (RecordingError, CatalogueError) as error:
         return refused(request, 422, f"Not installed: {error}")
@@ -129,7 +137,9 @@ async def rebuild_prompts(request: web.Request) -> web.StreamResponse:
 
 def prompt_rows(settings: Settings, tier_names: dict[str, str]) -> list[PromptRow]:
     """Every planned prompt with its source per language (blocking: reads the file system)."""
-    plan = plan_prompts(load_catalogue(settings.prompts_dir), tier_names)
+    plan = plan_prompts(
+        load_catalogue(settings.prompts_dir), tier_names, uploaded_recordings(settings)
+    )
     ids = sorted({prompt_id for sources in plan.values() for prompt_id in sources})
     rows = []
     for prompt_id in ids:
