@@ -10,10 +10,11 @@ pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]
 @pytest.fixture(scope="session", autouse=True)
 def stop_what_the_tests_started():
     """The launcher's processes (Redis, Asterisk) that tests started are stopped at the end;
-    those that ran before the session (`./hotline up`) are left running."""
+    those that ran before the session (`./hotline up`) are left running, unless the session
+    replaced them (a Redis from before it required a password is restarted with one)."""
     settings = Settings.from_env()
-    running_before = {name for name in COMPONENTS if processes.running_pid(settings, name)}
+    running_before = {name: processes.running_pid(settings, name) for name in COMPONENTS}
     yield
     for name in reversed(COMPONENTS):
-        if name not in running_before:
+        if processes.running_pid(settings, name) != running_before[name]:
             processes.stop(settings, name)
