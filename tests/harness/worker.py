@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ivr import store
 from ivr.config import REPO_DIR, Settings
-from ivr.stack import asterisk, processes
-from ivr.stack.cli import start_components
+from ivr.stack import asterisk, processes, worker
+from ivr.stack.launcher import SUPERVISOR, start_components
 from ivr.stack.setup import prepare_data
 
 START_SECONDS = 30.0
@@ -47,6 +47,7 @@ class Worker:
             "IVR_ALLOW_FAKE_CLOCK": "1",
             "IVR_NOW": self.now,
             "IVR_LOG_LEVEL": "DEBUG",
+            "IVR_WORKERS": "1",
             **self.env,
         }
         with open(self.log, "ab") as out:
@@ -85,6 +86,10 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+STACK_USERS: list[Settings] = []
+"""The stacks this process prepared: only a test session that used the stack stops it."""
+
+
 def prepare_stack(redis_db: int) -> Settings:
     """Settings on a Redis database of its own, with Asterisk and Redis up (started when
     needed), the launcher's own worker stopped (the tests' takes the calls), the database
@@ -93,9 +98,12 @@ def prepare_stack(redis_db: int) -> Settings:
     base = Settings.from_env()
     server = base.redis_url.rsplit("/", 1)[0] if base.redis_url.count("/") > 2 else base.redis_url
     settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}")
+    STACK_USERS.append(settings)
     start_components(settings, ("redis", "asterisk"))
-    if processes.stop(settings, "worker"):
-        print("\nstopped the hotline's IVR worker; `./hotline up` starts it again")
+    stopped = [SUPERVISOR] if processes.stop(settings, SUPERVISOR) else []
+    stopped += worker.stop(settings)
+    if stopped:
+        print(f"\nstopped the hotline's {', '.join(stopped)}; `./hotline up` starts them again")
     asyncio.run(_flush(settings))
     prepare_data(settings)
     return settings

@@ -1,4 +1,5 @@
-"""What one worker knows while it runs: its settings, Redis, the clock and the live tables.
+"""The worker's runtime: what one worker process knows while it runs (its settings, Redis, the
+clock, the prompt catalogue and the live routing tables).
 
 The routing tables are parsed once and replaced as a whole when an admin publishes a new
 version (a Redis notification), never re-read per call.
@@ -14,12 +15,13 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ivr.calls.backlog import RecordBacklog
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import tables as table_versions
-from ivr.store.channels import stop_follower
+from ivr.store.pubsub import stop_follower
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ RESUBSCRIBE_SECONDS = 2.0
 
 
 @dataclass
-class Hotline:
+class Runtime:
     settings: Settings
     redis: Redis
     clock: Clock
@@ -36,7 +38,11 @@ class Hotline:
     pin_key: bytes
     tables_source: str = "repository"
     published_version: int | None = None
+    backlog: RecordBacklog = field(init=False, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.backlog = RecordBacklog(self.redis)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tables.zone)
