@@ -37,6 +37,8 @@ FLOW_PROMPTS = (
     # each language's text offers that language alone; the flow plays it once per language
     # with the playback language set, digits as in LANGUAGE_MENU_DIGITS
     "language_menu",
+    "account_request",
+    "account_wrong",
     "pin_request",
     "pin_wrong",
     "pin_locked",

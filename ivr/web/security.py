@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_urldispatcher import StaticResource
 
 from ivr.store import users
@@ -190,8 +191,12 @@ async def read_form(request: web.Request) -> None:
         raise web.HTTPBadRequest(
             text=f"the form is not text in the charset it names: {error}"
         ) from None
-    except (ValueError, AssertionError) as error:
-        raise web.HTTPBadRequest(text=f"the form cannot be read: {error}") from None
+    except (ValueError, AssertionError, HttpProcessingError) as error:
+        raise web.HTTPBadRequest(text=f"the form cannot be read: {_one_line(error)}") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def home_of(role: str) -> str:

@@ -22,6 +22,7 @@ import pytest
 import pytest_asyncio
 import redis as sync_redis
 from redis.asyncio import Redis
+from yarl import URL
 
 from ivr import store
 from ivr.config import Settings
@@ -85,7 +86,7 @@ class Visitor:
     session: aiohttp.ClientSession
     csrf: str = ""
 
-    async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+    async def get(self, path: str | URL, **kwargs: Any) -> aiohttp.ClientResponse:
         headers = {"Accept": "text/html", **kwargs.pop("headers", {})}
         async with self.session.get(
             self._url(path), headers=headers, allow_redirects=False, **kwargs
@@ -122,7 +123,10 @@ class Visitor:
             self.csrf = CSRF_META.search(await home.text()).group(1)
         return response
 
-    def _url(self, path: str) -> str:
+    def _url(self, path: str | URL) -> str | URL:
+        """`path` as a URL on the console; a yarl URL keeps its encoding as it is."""
+        if isinstance(path, URL):
+            return URL(self.base + str(path), encoded=True)
         return self.base + path
 
 

@@ -69,14 +69,16 @@ async def test_the_cli_shows_a_stored_control_character_escaped(stack_settings, 
     }  # fmt: skip
     await redis.hset("winet:customers", "legacy", json.dumps(record))
     try:
-        shown = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "ivr", "customers", "show", "legacy"],
-            env={"PATH": "/usr/bin:/bin", "IVR_REDIS_URL": stack_settings.redis_url},
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
+        shown = (
+            await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "ivr", "customers", "show", "legacy"],
+                env={"PATH": "/usr/bin:/bin", "IVR_REDIS_URL": stack_settings.redis_url},
+                cwd=REPO_DIR,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         ).stdout
     finally:
         await redis.hdel("winet:customers", "legacy")
