@@ -54,7 +54,7 @@ def how_to_call(settings: Settings) -> str:
         "",
         f"The hotline answers {support}",
         "  Call from a SIP phone on this machine; the caller ID is the From header's user.",
-        f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); a withheld number is asked for the PIN:",
+        f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); withheld: type number, #, PIN:",
     ]
     with DEMO_CUSTOMERS_CSV.open(newline="") as rows:
         for row in csv.DictReader(rows):
