@@ -107,6 +107,9 @@ class CallRecorder:
         await self._update(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
         await self._event("bridged", role=role, id=leg_id)
 
+    async def overloaded(self, lag_seconds: float) -> None:
+        await self._event("overload", lag_ms=round(lag_seconds * 1000))
+
     async def error(self, detail: str) -> None:
         await self._event("error", error=detail)
 
