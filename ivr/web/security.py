@@ -153,8 +153,9 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 def safe_next(target: str | None, default: str) -> str:
     """Where to go after logging in: a path on this server, never another site.
 
-    Only printable ASCII: browsers drop tabs and newlines from a URL (`/\t/evil.example` is
-    `//evil.example`), and a control character cannot go into a Location header at all.
+    Only printable ASCII: browsers drop tabs and newlines from a URL ("/", a tab,
+    "/evil.example" is `//evil.example`), and a control character cannot go into a Location
+    header at all.
     """
     if (
         not target
@@ -179,11 +180,11 @@ async def _bounded(request: web.Request, limit: int) -> web.Request:
         )
     bounded = request.clone(client_max_size=limit)
     if request.method not in SAFE_METHODS and bounded.content_type in FORM_TYPES:
-        await read_form(bounded)
+        await _read_form(bounded)
     return bounded
 
 
-async def read_form(request: web.Request) -> None:
+async def _read_form(request: web.Request) -> None:
     """Parse the form once (handlers get the parsed copy); a malformed one is a 400."""
     try:
         await request.post()

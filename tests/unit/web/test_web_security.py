@@ -300,3 +300,22 @@ async def test_an_error_page_links_back_only_to_this_console(console, admin):
         response = await admin.get("/admin/customers/nobody", headers={"Referer": referer})
         assert response.status == 404
         assert f'<a href="{back}">Back</a>' in (await response.text()).replace("&amp;", "&")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"user=ad\xffa&password=x"),
+        ("application/x-www-form-urlencoded; charset=klingon", b"user=ada"),
+        ("multipart/form-data; boundary=zzz", b"--zzz\r\nbroken"),
+    ],
+)
+async def test_a_log_in_form_that_cannot_be_parsed_is_a_400(anonymous, content_type, body):
+    await anonymous.page("/login")
+    response = await anonymous.post("/login", body, headers={"Content-Type": content_type})
+    assert response.status == 400
+
+
+async def test_a_log_in_body_is_bounded_before_it_is_read(anonymous):
+    response = await anonymous.post("/login", {"password": "x" * 100_000}, csrf=False)
+    assert response.status == 413
