@@ -97,6 +97,11 @@ class Settings:
         return secret(self, "ari-password")
 
     @property
+    def redis_password(self) -> str:
+        """The password of the launcher's Redis (`requirepass`), used unless the URL has one."""
+        return secret(self, "redis-password")
+
+    @property
     def pin_key(self) -> bytes:
         """The server secret that keys the PIN hashes."""
         return secret(self, "pin-key").encode()

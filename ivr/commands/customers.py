@@ -22,7 +22,7 @@ from ivr.customers.csv_import import (
     parse_customers_csv,
     rows_needing_attention,
 )
-from ivr.customers.model import FIELDS, Customer, customer_to_dict
+from ivr.customers.model import FIELDS, Customer, customer_to_dict, visible
 from ivr.customers.numbers import display_number
 from ivr.routing import TablesError, load_tables
 from ivr.store.customers import (
@@ -166,7 +166,7 @@ def _line(customer: Customer) -> str:
     pin = "PIN always" if customer.pin_required else ("PIN" if customer.has_pin else "no PIN")
     return (
         f"{customer.id:<24} {customer.contract.tier:<11} {customer.language}  "
-        f"{customer.name:<30} {pin:<10} {numbers}"
+        f"{visible(customer.name):<30} {pin:<10} {numbers}"
     )
 
 
@@ -190,5 +190,6 @@ def _details(customer: Customer, month: str, used: int) -> str:
         ("valid", f"{valid_from} to {valid_to}"),
         ("free units", f"{_free_units(contract.free_units_per_month)}, {used} used in {month}"),
     ]
-    rows += [("contact", contact.to_text()) for contact in customer.contacts]
-    return "\n".join([f"{customer.id}: {customer.name}"] + [f"  {k:<11} {v}" for k, v in rows])
+    rows += [("contact", visible(contact.to_text())) for contact in customer.contacts]
+    title = f"{customer.id}: {visible(customer.name)}"
+    return "\n".join([title] + [f"  {k:<11} {v}" for k, v in rows])

@@ -11,8 +11,9 @@ from ivr.config import Settings
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalogue import CatalogueError
 from ivr.prompts.check import check_catalogue
-from ivr.prompts.recordings import FORMATS, RecordingError, import_recording
+from ivr.prompts.recordings import RecordingError, import_recording
 from ivr.prompts.tier_names import tier_names_from_tables
+from ivr.prompts.uploaded import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     upload.add_argument("lang", metavar="LANG", help="de, fr, it or en")
     upload.add_argument("file", metavar="FILE", type=Path)
     upload.add_argument("--sounds-dir", type=Path, help="install here instead of Asterisk's folder")
+    upload.add_argument(
+        "--tables", type=Path, help="routing tables folder with tiers.toml (default: installed)"
+    )
     upload.set_defaults(run=run_import)
 
 
@@ -92,7 +96,10 @@ def run_import(args: argparse.Namespace) -> int:
     except OSError as error:
         return _fail([f"cannot read {args.file}: {error.strerror}"])
     try:
-        result = import_recording(settings, args.prompt_id, args.lang, data, args.file.name)
+        tier_names = tier_names_from_tables(args.tables or settings.tables_dir)
+        result = import_recording(
+            settings, tier_names, args.prompt_id, args.lang, data, args.file.name
+        )
     except (RecordingError, CatalogueError) as error:
         return _fail([str(error)])
     kept = f"; the previous one is kept as {result.previous}" if result.previous else ""

@@ -13,6 +13,7 @@ from typing import TextIO
 from redis.exceptions import RedisError
 
 from ivr import store
+from ivr.asterisk_config import dialable_endpoints
 from ivr.clock import clock_from_env, parse_instant
 from ivr.config import Settings
 from ivr.customers.model import Customer
@@ -113,7 +114,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _load_or_report(directory: Path, report: TextIO) -> Tables | None:
     try:
-        return load_tables(directory)
+        return load_tables(directory, endpoints=dialable_endpoints())
     except TablesError as error:
         for problem in error.problems:
             print(problem, file=report)

@@ -103,7 +103,7 @@ async def import_customers(
     update_existing: bool = False,
 ) -> ImportReport:
     """Save all rows in one transaction, or none when any conflicts with the stored customers
-    (an existing id unless `update_existing`, a PIN another customer has, ...)."""
+    (an existing id unless `update_existing`, ...)."""
     try:
         result = await save_customers(
             redis,
@@ -195,13 +195,11 @@ def _header_errors(columns: list[str]) -> list[RowError]:
 def _duplicates(
     fields: dict[str, str], line: int, first_lines: dict[tuple[str, str], int]
 ) -> list[RowError]:
-    """An id or PIN seen on an earlier row (the PIN itself is never repeated)."""
-    errors = []
-    for column, label in (("id", "id"), ("pin", "PIN")):
-        value = fields.get(column, "").strip()
-        if not value:
-            continue
-        first = first_lines.setdefault((column, value), line)
-        if first != line:
-            errors.append(RowError(line, column, f"duplicate {label}, first on line {first}"))
-    return errors
+    """An id seen on an earlier row. (PINs may repeat: a PIN identifies nobody alone.)"""
+    value = fields.get("id", "").strip()
+    if not value:
+        return []
+    first = first_lines.setdefault(("id", value), line)
+    if first == line:
+        return []
+    return [RowError(line, "id", f"duplicate id, first on line {first}")]

@@ -8,6 +8,7 @@ only a keyed hash of it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,12 @@ FIELDS = (
 )
 REQUIRED_FIELDS = ("id", "name", "language", "numbers", "tier")
 
+MAX_NAME_LENGTH = 200
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# Control, format (bidi overrides such as U+202E), surrogate, private-use and unassigned
+# characters, and line or paragraph separators: nothing a name needs, and each can hide or
+# disguise text on a terminal or a page.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _NUMBER_SEPARATORS = re.compile(r"[;|]")
 _TRUE = {"yes", "true", "1", "y"}
 _FALSE = {"no", "false", "0", "n", ""}
@@ -110,6 +116,32 @@ def check_id(value: str) -> None:
 def check_name(value: str) -> None:
     if not value.strip():
         raise ValueError("the name is empty")
+
+
+def check_new_name(value: str) -> None:
+    """A name as typed or imported: printable text of a sensible length. (Stored names are
+    only checked for emptiness, so a record saved before this check still reads.)"""
+    check_name(value)
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    hidden = next((char for char in value if _is_hidden(char)), None)
+    if hidden is not None:
+        raise ValueError(
+            f"the name contains the invisible or control character U+{ord(hidden):04X}; "
+            "use printable text"
+        )
+
+
+def visible(text: str) -> str:
+    """`text` with every control or invisible character shown as an escape (\\x1b, \\u202e),
+    for terminals and logs."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii") if _is_hidden(char) else char for char in text
+    )
+
+
+def _is_hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
 
 
 def check_language(value: str) -> None:
@@ -352,7 +384,7 @@ def _optional_date(text: str | None) -> date | None:
 
 _FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "id": _parse_checked(check_id),
-    "name": _parse_checked(check_name),
+    "name": _parse_checked(check_new_name),
     "language": _parse_checked(check_language, str.lower),
     "numbers": _parse_numbers,
     "pin": _parse_pin,

@@ -1,8 +1,9 @@
 """`ivr prompts build`: render every prompt of every language and install it for Asterisk.
 
-A prompt comes from its recording when the catalogue names one for that language, otherwise
-from espeak-ng speaking its text. Only prompts whose content hash (text and voice, or the
-recording's bytes, plus the pipeline version) differs from the manifest are rendered again.
+A prompt comes from its uploaded recording (`uploaded`, in the state folder) or the recording
+the catalogue names for that language, otherwise from espeak-ng speaking its text. Only
+prompts whose content hash (text and voice, or the recording's bytes, plus the pipeline
+version) differs from the manifest are rendered again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ivr.prompts.installed import (
     write_manifest,
 )
 from ivr.prompts.speech import LANGUAGES, generated_prompts, tier_prompts
+from ivr.prompts.uploaded import uploaded_recordings
 
 _LARGEST_BATCH = 40  # prompts per ffmpeg run
 
@@ -74,9 +76,12 @@ def _hash(parts: list) -> str:
 
 
 def plan_prompts(
-    catalogue: Catalogue, tier_names: Mapping[str, str]
+    catalogue: Catalogue,
+    tier_names: Mapping[str, str],
+    uploaded: Mapping[str, Mapping[str, Path]] | None = None,
 ) -> dict[str, dict[str, Source]]:
-    """Per language, every prompt id to install and where its sound comes from."""
+    """Per language, every prompt id to install and where its sound comes from; `uploaded`
+    ({language: {prompt id: file}}) wins over the catalogue for the prompts it names."""
     plan: dict[str, dict[str, Source]] = {}
     for lang in LANGUAGES:
         texts = {
@@ -92,6 +97,9 @@ def plan_prompts(
             recording = catalogue.recording(prompt_id, lang)
             if recording is not None:
                 sources[prompt_id] = Recording(recording)
+        for prompt_id, path in (uploaded or {}).get(lang, {}).items():
+            if prompt_id in sources:
+                sources[prompt_id] = Recording(path)
         plan[lang] = sources
     return plan
 
@@ -122,7 +130,8 @@ def build_prompts(
 ) -> BuildReport:
     """Render what changed, install it atomically, and drop prompts no longer in the plan."""
     started = time.monotonic()
-    plan = plan_prompts(load_catalogue(settings.prompts_dir), tier_names)
+    catalogue = load_catalogue(settings.prompts_dir)
+    plan = plan_prompts(catalogue, tier_names, uploaded_recordings(settings))
     report = BuildReport()
     with prompts_lock(settings.sounds_dir):
         manifests = {lang: read_manifest(settings.sounds_dir, lang) for lang in LANGUAGES}

@@ -37,6 +37,8 @@ FLOW_PROMPTS = (
     # each language's text offers that language alone; the flow plays it once per language
     # with the playback language set, digits as in LANGUAGE_MENU_DIGITS
     "language_menu",
+    "account_request",
+    "account_wrong",
     "pin_request",
     "pin_wrong",
     "pin_locked",
@@ -226,46 +228,3 @@ def _recording_problems(prompt_id: str, recordings: object) -> list[str]:
 def _is_inside_recordings(path: str) -> bool:
     parts = PurePosixPath(path).parts
     return len(parts) > 1 and parts[0] == RECORDINGS_DIR and ".." not in parts
-
-
-_SECTION = re.compile(r"\s*\[\s*prompts\s*\.\s*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+))\s*\]")
-
-
-def with_recording(source: str, prompt_id: str, lang: str, path: str) -> str:
-    """The catalogue text with `recording.<lang> = path` set in the entry of `prompt_id`.
-
-    Edits the one line, so the admins' comments and layout stay as they are; an id without an
-    entry (a generated part) gets a new entry at the end.
-    """
-    line = f'recording.{lang} = "{path}"\n'
-    lines = source.splitlines(keepends=True)
-    start = _section_start(lines, prompt_id)
-    if start is None:
-        separator = "" if not source or source.endswith("\n") else "\n"
-        return f'{source}{separator}\n[prompts."{prompt_id}"]\n{line}'
-    end = next(
-        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-        len(lines),
-    )
-    existing = re.compile(rf"\s*recording\s*\.\s*{lang}\s*=")
-    for i in range(start + 1, end):
-        if existing.match(lines[i]):
-            lines[i] = line
-            return "".join(lines)
-    last_key = max(i for i in range(start, end) if _is_key_line(lines[i]))
-    if not lines[last_key].endswith("\n"):
-        lines[last_key] += "\n"
-    lines.insert(last_key + 1, line)
-    return "".join(lines)
-
-
-def _is_key_line(line: str) -> bool:
-    return bool(line.strip()) and not line.lstrip().startswith("#")
-
-
-def _section_start(lines: list[str], prompt_id: str) -> int | None:
-    for index, text in enumerate(lines):
-        match = _SECTION.match(text)
-        if match and prompt_id in match.groups():
-            return index
-    return None

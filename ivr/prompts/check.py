@@ -10,6 +10,7 @@ from ivr.config import Settings
 from ivr.prompts.build import Recording, Source, plan_prompts
 from ivr.prompts.catalogue import CatalogueError, load_catalogue
 from ivr.prompts.installed import read_manifest, sound_path
+from ivr.prompts.uploaded import uploaded_recordings
 
 
 def check_catalogue(settings: Settings, tier_names: Mapping[str, str] | None = None) -> list[str]:
@@ -24,7 +25,8 @@ def check_catalogue(settings: Settings, tier_names: Mapping[str, str] | None = N
     except CatalogueError as error:
         return error.problems
     problems = []
-    for lang, sources in plan_prompts(catalogue, tier_names or {}).items():
+    plan = plan_prompts(catalogue, tier_names or {}, uploaded_recordings(settings))
+    for lang, sources in plan.items():
         manifest = read_manifest(settings.sounds_dir, lang)
         for prompt_id, source in sources.items():
             problem = _audio_problem(settings, lang, prompt_id, source, manifest.get(prompt_id))

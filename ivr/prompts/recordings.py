@@ -1,18 +1,19 @@
 """`ivr prompts import ID LANG FILE`, and the same for the web admin's upload: a recording replaces
 the synthetic voice of one prompt in one language, from the next call on, without a restart.
 
-Everything is checked before anything changes. The new file is kept as
-`prompts/recordings/<lang>/<id>.<ext>`, the one it replaces moves to
-`prompts/recordings/history/<lang>/<id>/<UTC time>.<ext>`, the catalogue entry names the new
-file, and the converted sound is installed at once.
+Everything is checked before anything changes, and the file's duration before it is decoded
+(an hour of silence compresses to a few hundred KB but decodes to 100 MB). The new file is kept
+in the state folder (`ivr.prompts.uploaded`), the one it replaces moves to the history there,
+and the converted sound is installed at once. The repository's working tree is not touched.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import tempfile
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -22,19 +23,12 @@ from pydub.utils import mediainfo_json
 
 from ivr.config import Settings
 from ivr.prompts import audio
-from ivr.prompts.build import Recording
-from ivr.prompts.catalogue import (
-    PROMPT_ID,
-    RECORDINGS_DIR,
-    CatalogueError,
-    load_catalogue,
-    parse_catalogue,
-    with_recording,
-)
+from ivr.prompts.build import Recording, plan_prompts
+from ivr.prompts.catalogue import CatalogueError, load_catalogue
 from ivr.prompts.installed import prompts_lock, read_manifest, sound_path, stage, write_manifest
-from ivr.prompts.speech import LANGUAGES, generated_prompts
+from ivr.prompts.speech import LANGUAGES
+from ivr.prompts.uploaded import FORMATS, HISTORY, uploaded_recordings, uploads_dir
 
-FORMATS = ("wav", "mp3", "ogg", "flac")
 LONGEST_SECONDS = 120.0
 # A file that decodes to less than its header announces was cut off (MP3 encoders put up to
 # about 50 ms of padding at the ends, so a little is tolerated).
@@ -57,31 +51,29 @@ class ImportResult:
 
 
 def import_recording(
-    settings: Settings, prompt_id: str, lang: str, data: bytes, filename: str
+    settings: Settings,
+    tier_names: Mapping[str, str],
+    prompt_id: str,
+    lang: str,
+    data: bytes,
+    filename: str,
 ) -> ImportResult:
-    """Check, keep and install an uploaded recording (`filename` gives its format)."""
+    """Check, keep and install an uploaded recording (`filename` gives its format) for a prompt
+    the call flow plays (`tier_names`: the tiers whose names are prompts)."""
     fmt = _format_of(filename)
-    _check_prompt(settings, prompt_id, lang)
+    _check_prompt(settings, tier_names, prompt_id, lang)
     try:
         sound = audio.condition(decode_upload(data, fmt, filename))
         sln = audio.to_sln([sound])[0]
     except audio.AudioError as error:
         raise RecordingError(f"{filename}: {error}") from None
-    relative = str(PurePosixPath(RECORDINGS_DIR, lang, f"{prompt_id}.{fmt}"))
     with prompts_lock(settings.sounds_dir):
-        catalogue = load_catalogue(settings.prompts_dir)
-        current = catalogue.path.read_text(encoding="utf-8")
-        updated = with_recording(current, prompt_id, lang, relative)
-        _check_updated_catalogue(updated, settings.prompts_dir, prompt_id, lang, relative)
-        previous = catalogue.recording(prompt_id, lang)
-        recording = settings.prompts_dir / relative
+        previous = uploaded_recordings(settings)[lang].get(prompt_id)
+        recording = uploads_dir(settings) / lang / f"{prompt_id}.{fmt}"
         installed = sound_path(settings.sounds_dir, lang, prompt_id)
-        staged = [
-            (stage(recording, data), recording),
-            (stage(catalogue.path, updated.encode()), catalogue.path),
-            (stage(installed, sln), installed),
-        ]
-        kept = _keep_previous(settings.prompts_dir, previous, prompt_id, lang)
+        recording.parent.mkdir(parents=True, exist_ok=True)
+        staged = [(stage(recording, data), recording), (stage(installed, sln), installed)]
+        kept = _keep_previous(settings, previous, prompt_id, lang)
         for temporary, final in staged:
             os.replace(temporary, final)
         manifest = read_manifest(settings.sounds_dir, lang)
@@ -99,28 +91,39 @@ def _format_of(filename: str) -> str:
     return fmt
 
 
-def _check_prompt(settings: Settings, prompt_id: str, lang: str) -> None:
+def _check_prompt(
+    settings: Settings, tier_names: Mapping[str, str], prompt_id: str, lang: str
+) -> None:
+    """Only a prompt the flow plays: in the catalogue, a generated part, or a known tier."""
     if lang not in LANGUAGES:
         raise RecordingError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
     try:
         catalogue = load_catalogue(settings.prompts_dir)
     except CatalogueError as error:
         raise RecordingError(f"the catalogue is broken, fix it first: {error}") from None
-    tier = prompt_id.startswith("tier/") and PROMPT_ID.fullmatch(prompt_id)
-    if not (prompt_id in catalogue.entries or prompt_id in generated_prompts(lang) or tier):
-        raise RecordingError(f"no prompt {prompt_id!r} in the catalogue or the generated parts")
+    if prompt_id not in plan_prompts(catalogue, tier_names)[lang]:
+        raise RecordingError(
+            f"no prompt {prompt_id!r}: not in the catalogue, not a generated part, "
+            "and not the name of a tier in the routing tables"
+        )
 
 
 def decode_upload(data: bytes, fmt: str, filename: str) -> AudioSegment:
-    """The audio of an upload, refused when empty, cut off, silent or too long."""
+    """The audio of an upload, refused when empty, cut off, silent or too long. The duration
+    the header announces is checked before decoding, and decoding stops past the longest
+    allowed, so a small file cannot make a large sound in memory."""
     if not data:
         raise RecordingError(f"{filename} is empty (0 bytes)")
+    if fmt == "wav":
+        _check_wav_chunks(data, filename)
     with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as handle:
         handle.write(data)
         handle.flush()
         announced = _announced_seconds(handle.name)
+        if announced is not None and announced > LONGEST_SECONDS:
+            raise RecordingError(_too_long(filename, announced))
         try:
-            segment = AudioSegment.from_file(handle.name, format=fmt)
+            segment = AudioSegment.from_file(handle.name, format=fmt, duration=LONGEST_SECONDS + 1)
         except Exception as error:  # pydub raises several kinds of error for broken input
             raise RecordingError(
                 f"{filename} does not decode as {fmt.upper()}: {_reason(error)}"
@@ -136,16 +139,37 @@ def decode_upload(data: bytes, fmt: str, filename: str) -> AudioSegment:
             f"but only {seconds:.1f} s decode"
         )
     if seconds > LONGEST_SECONDS:
-        raise RecordingError(
-            f"{filename} lasts {seconds:.1f} s; a recording may last at most "
-            f"{LONGEST_SECONDS:.0f} s"
-        )
+        raise RecordingError(_too_long(filename, seconds))
     if audio.is_silent(segment):
         raise RecordingError(
             f"{filename} is silent (its loudest sample is {segment.max_dBFS:.1f} dBFS; "
             f"speech must reach {audio.SILENT_BELOW_DBFS:.0f} dBFS)"
         )
     return segment
+
+
+def _too_long(filename: str, seconds: float) -> str:
+    return f"{filename} lasts {seconds:.1f} s; a recording may last at most {LONGEST_SECONDS:.0f} s"
+
+
+def _check_wav_chunks(data: bytes, filename: str) -> None:
+    """A RIFF/WAVE file whose chunks, the sound data included, are all there: a WAV cut off
+    in transfer still decodes (to its first part), so its header is the only witness."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise RecordingError(f"{filename} is not a WAV file (no RIFF/WAVE header)")
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk, size = data[offset : offset + 4], struct.unpack_from("<I", data, offset + 4)[0]
+        present = len(data) - offset - 8
+        if size > present:
+            raise RecordingError(
+                f"{filename} is cut off: its {chunk.decode('latin-1').strip()!r} chunk "
+                f"announces {size} bytes but only {present} are there"
+            )
+        if chunk == b"data":
+            return
+        offset += 8 + size + (size & 1)
+    raise RecordingError(f"{filename} is cut off: it has no sound data (no 'data' chunk)")
 
 
 def _announced_seconds(path: str) -> float | None:
@@ -162,27 +186,13 @@ def _reason(error: Exception) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def _check_updated_catalogue(
-    text: str, prompts_dir: Path, prompt_id: str, lang: str, relative: str
-) -> None:
-    try:
-        catalogue = parse_catalogue(tomllib.loads(text), prompts_dir)
-    except (tomllib.TOMLDecodeError, CatalogueError) as error:
-        raise RecordingError(f"cannot record the new file in the catalogue: {error}") from None
-    if catalogue.recording(prompt_id, lang) != prompts_dir / relative:
-        raise RecordingError(
-            f"cannot record the new file in the catalogue: the entry of {prompt_id!r} "
-            f'is not in a form the import can edit (use recording.{lang} = "...")'
-        )
-
-
 def _keep_previous(
-    prompts_dir: Path, previous: Path | None, prompt_id: str, lang: str
+    settings: Settings, previous: Path | None, prompt_id: str, lang: str
 ) -> Path | None:
-    if previous is None or not previous.exists():
+    if previous is None:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    kept = prompts_dir / RECORDINGS_DIR / "history" / lang / prompt_id / f"{stamp}{previous.suffix}"
+    kept = uploads_dir(settings) / HISTORY / lang / prompt_id / f"{stamp}{previous.suffix}"
     kept.parent.mkdir(parents=True, exist_ok=True)
     os.replace(previous, kept)
     return kept

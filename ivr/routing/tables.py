@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -52,6 +53,11 @@ DEFAULT_ACCEPT_TIMEOUT = 8
 MAX_ACCEPT_TIMEOUT = 60
 # Seconds in the desk queue before the caller is offered a call back.
 DEFAULT_CALLBACK_OFFER_AFTER = 90
+MAX_CALLBACK_OFFER_AFTER = 3600
+# The languages the prompts are spoken in (`ivr.prompts.speech.LANGUAGES`).
+LANGUAGES = ("de", "fr", "it", "en")
+MAX_TEXT_LENGTH = 200
+MAX_REACTION_HOURS = 24 * 31
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,9 @@ class TablesError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-def load_tables(path: str | Path) -> Tables:
-    """The tables in a directory of TOML files; raises TablesError."""
+def load_tables(path: str | Path, *, endpoints: Set[str] | None = None) -> Tables:
+    """The tables in a directory of TOML files; raises TablesError. `endpoints`: see
+    `parse_tables`."""
     directory = Path(path)
     if not directory.is_dir():
         raise TablesError([Problem(str(directory), "-", "not a directory")])
@@ -86,14 +93,18 @@ def load_tables(path: str | Path) -> Tables:
             problems.append(Problem(file.name, "-", f"cannot be read: {error}"))
     if problems:
         raise TablesError(problems)
-    return parse_tables(files)
+    return parse_tables(files, endpoints=endpoints)
 
 
-def parse_tables(files: Mapping[str, str]) -> Tables:
-    """The tables in a bundle {file name: TOML text}; raises TablesError."""
+def parse_tables(files: Mapping[str, str], *, endpoints: Set[str] | None = None) -> Tables:
+    """The tables in a bundle {file name: TOML text}; raises TablesError.
+
+    `endpoints`: the Asterisk endpoints a dial string may name (those Asterisk's configuration
+    defines); None checks only the form `PJSIP/<endpoint>`, as for tables already published.
+    """
     problems: list[Problem] = []
     docs = _documents(files, problems)
-    file = {name: _File(name, problems) for name in FILES}
+    file = {name: _File(name, problems, endpoints) for name in FILES}
     tier_ids = _declared_ids(docs.get("tiers.toml"), "tier")
     technician_ids = _declared_ids(docs.get("rota.toml"), "technician")
 
@@ -149,6 +160,8 @@ def _documents(files: Mapping[str, str], problems: list[Problem]) -> dict[str, d
             docs[name] = tomllib.loads(files[name])
         except tomllib.TOMLDecodeError as error:
             problems.append(Problem(name, "-", f"not valid TOML: {error}"))
+        except RecursionError:
+            problems.append(Problem(name, "-", "not valid TOML: nested too deeply"))
     return docs
 
 
@@ -157,9 +170,17 @@ class _Kind(NamedTuple):
     text: str
 
 
-TEXT = _Kind(lambda v: isinstance(v, str) and v.strip() != "", "non-empty text")
+TEXT = _Kind(
+    lambda v: (
+        isinstance(v, str) and v.strip() != "" and len(v) <= MAX_TEXT_LENGTH and v.isprintable()
+    ),
+    f"non-empty text (printable, at most {MAX_TEXT_LENGTH} characters)",
+)
 WHOLE = _Kind(lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number")
-NUMBER = _Kind(lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number")
+NUMBER = _Kind(
+    lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    "a number",
+)
 FLAG = _Kind(lambda v: isinstance(v, bool), "true or false")
 TABLE = _Kind(lambda v: isinstance(v, dict), "a table")
 LIST = _Kind(lambda v: isinstance(v, list), "a list")
@@ -167,7 +188,11 @@ DATE = _Kind(lambda v: type(v) is date, "a date such as 2026-12-24")
 DATETIME = _Kind(lambda v: isinstance(v, datetime), "a date and time such as 2026-12-14T08:00:00")
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
-DIAL_PATTERN = re.compile(r"[A-Za-z0-9_]+/\S+")
+# One PJSIP endpoint and nothing else: no "&" (several at once), no options after ",", no
+# Local/ channel into another context.
+DIAL_PATTERN = re.compile(r"PJSIP/([A-Za-z0-9][A-Za-z0-9_.-]{0,79})")
+# The desk is a queue of agents: a Local channel into the dialplan's desk-queue context.
+DESK_QUEUE_PATTERN = re.compile(r"Local/([a-z][a-z0-9-]{0,39})@desk-queue/n")
 TIME_PATTERN = re.compile(r"(\d\d):(\d\d)")
 WINDOW_PATTERN = re.compile(r"\s*(\S+)\s*-\s*(\S+)\s*")
 
@@ -186,9 +211,10 @@ def _shown(value: Any) -> str:
 class _File:
     """Reads one document, recording each problem with the file's name and the key's path."""
 
-    def __init__(self, name: str, problems: list[Problem]) -> None:
+    def __init__(self, name: str, problems: list[Problem], endpoints: Set[str] | None) -> None:
         self.name = name
         self._problems = problems
+        self._endpoints = endpoints
 
     def problem(self, key: str, reason: str) -> None:
         self._problems.append(Problem(self.name, key, reason))
@@ -239,17 +265,21 @@ class _File:
                 self.problem(_join(path, index), f"must be {kind.text}, not {_shown(value)}")
         return good
 
-    def at_least(self, values: Mapping[str, Any], key: str, path: str, low: float) -> None:
-        if key in values and values[key] < low:
+    def within(
+        self, values: Mapping[str, Any], key: str, path: str, low: float, high: float
+    ) -> None:
+        if key not in values:
+            return
+        if values[key] < low:
             self.problem(_join(path, key), f"must be at least {low:g}, not {values[key]}")
-
-    def at_most(self, values: Mapping[str, Any], key: str, path: str, high: float) -> None:
-        if key in values and values[key] > high:
+        elif values[key] > high:
             self.problem(_join(path, key), f"must be at most {high:g}, not {values[key]}")
 
-    def above_zero(self, values: Mapping[str, Any], key: str, path: str) -> None:
+    def above_zero(self, values: Mapping[str, Any], key: str, path: str, high: float) -> None:
         if key in values and values[key] <= 0:
             self.problem(_join(path, key), f"must be more than 0, not {values[key]}")
+        else:
+            self.within(values, key, path, 0, high)
 
     def one_of(
         self, values: Mapping[str, Any], key: str, path: str, allowed: Iterable[str]
@@ -269,10 +299,22 @@ class _File:
             )
 
     def dial_string(self, values: Mapping[str, Any], key: str, path: str) -> None:
-        if key in values and not DIAL_PATTERN.fullmatch(values[key]):
+        if key not in values:
+            return
+        if path == "desk" and DESK_QUEUE_PATTERN.fullmatch(values[key]):
+            return
+        match = DIAL_PATTERN.fullmatch(values[key])
+        if not match:
             self.problem(
                 _join(path, key),
-                f"{values[key]!r} is not an Asterisk dial string such as PJSIP/tech-anna",
+                f"{_shown(values[key])} is not a dial string PJSIP/<endpoint> such as "
+                "PJSIP/tech-anna",
+            )
+        elif self._endpoints is not None and match[1] not in self._endpoints:
+            self.problem(
+                _join(path, key),
+                f"{values[key]!r}: Asterisk's configuration defines no endpoint {match[1]!r}; "
+                "known: " + ", ".join(sorted(self._endpoints)),
             )
 
     def time_of_day(self, text: str, key: str, *, end: bool = False) -> int | None:
@@ -347,6 +389,12 @@ def _hotline(doc: dict[str, Any] | None, file: _File, tier_ids: set[str] | None)
     languages = file.items(top.get("languages", []), "languages", TEXT)
     if "languages" in top and not top["languages"]:
         file.problem("languages", "empty; list at least the default language")
+    for index, language in enumerate(languages):
+        if language not in LANGUAGES:
+            file.problem(
+                _join("languages", index),
+                f"unknown language {_shown(language)}; expected " + ", ".join(LANGUAGES),
+            )
     file.unique(languages, "languages", "language")
     if "default_language" in top and languages and top["default_language"] not in languages:
         file.problem("default_language", f"{top['default_language']!r} is not in languages")
@@ -363,11 +411,11 @@ def _hotline(doc: dict[str, Any] | None, file: _File, tier_ids: set[str] | None)
     )
     if "length" in pin and not 4 <= pin["length"] <= 12:
         file.problem("pin.length", f"must be from 4 to 12 digits, not {pin['length']}")
-    file.at_least(pin, "attempts", "pin", 1)
-    file.above_zero(pin, "first_digit_timeout", "pin")
-    file.above_zero(pin, "inter_digit_timeout", "pin")
+    file.within(pin, "attempts", "pin", 1, 5)
+    file.above_zero(pin, "first_digit_timeout", "pin", 60)
+    file.above_zero(pin, "inter_digit_timeout", "pin", 30)
     notice = file.section(top, "notice", "", {"repeats_before_consent": WHOLE})
-    file.at_least(notice, "repeats_before_consent", "notice", 0)
+    file.within(notice, "repeats_before_consent", "notice", 0, 5)
     unidentified = file.section(top, "unidentified", "", {"destination": TEXT})
     file.one_of(unidentified, "destination", "unidentified", UNIDENTIFIED_DESTINATIONS)
     contract = file.section(top, "contract", "", {"fallback_tier": TEXT})
@@ -410,10 +458,10 @@ def _notice_terms(
             file.problem(tier_id, f"must be a table of notice terms, not {_shown(table)}")
             continue
         values = file.fields(table, tier_id, spec)
-        file.at_least(values, "callout_fee_chf", tier_id, 0)
-        file.at_least(values, "hourly_rate_chf", tier_id, 0)
-        file.above_zero(values, "billing_increment_minutes", tier_id)
-        file.at_least(values, "free_service_units_per_month", tier_id, 0)
+        file.within(values, "callout_fee_chf", tier_id, 0, 100_000)
+        file.within(values, "hourly_rate_chf", tier_id, 0, 100_000)
+        file.within(values, "billing_increment_minutes", tier_id, 1, 240)
+        file.within(values, "free_service_units_per_month", tier_id, 0, 1000)
         terms[tier_id] = NoticeTerms(**values) if len(values) == len(spec) else None
     for tier_id in sorted(tier_ids or ()):
         if tier_id not in doc:
@@ -461,7 +509,7 @@ def _tiers(doc: dict[str, Any] | None, file: _File) -> dict[str, dict[str, Any]]
 def _tier(table: Mapping[str, Any], path: str, file: _File) -> dict[str, Any] | None:
     values = file.fields(table, path, TIER_SPEC, defaults={"holidays_close": True})
     file.identifier(values, "id", path)
-    file.at_least(values, "price_chf", path, 0)
+    file.within(values, "price_chf", path, 0, 1_000_000)
     if "first_reaction" in values:
         values["first_reaction"] = _first_reaction(
             values["first_reaction"], _join(path, "first_reaction"), file
@@ -481,8 +529,11 @@ def _first_reaction(table: Mapping[str, Any], path: str, file: _File) -> FirstRe
         return None
     if rule in HOUR_RULES and hours is None:
         file.problem(_join(path, "hours"), f"missing; rule {rule!r} needs a number of hours")
-    elif rule in HOUR_RULES and hours <= 0:
-        file.problem(_join(path, "hours"), f"must be more than 0, not {hours}")
+    elif rule in HOUR_RULES and not 0 < hours <= MAX_REACTION_HOURS:
+        file.problem(
+            _join(path, "hours"),
+            f"must be more than 0 and at most {MAX_REACTION_HOURS}, not {hours}",
+        )
     elif rule not in HOUR_RULES and hours is not None:
         file.problem(_join(path, "hours"), f"not allowed with rule {rule!r}")
     else:
@@ -698,9 +749,8 @@ def _destinations(
         {"ring_timeout": WHOLE, "accept_timeout": NUMBER, "escalation": LIST, "desk": TABLE},
         defaults={"accept_timeout": DEFAULT_ACCEPT_TIMEOUT},
     )
-    file.above_zero(top, "ring_timeout", "")
-    file.above_zero(top, "accept_timeout", "")
-    file.at_most(top, "accept_timeout", "", MAX_ACCEPT_TIMEOUT)
+    file.within(top, "ring_timeout", "", 2, 300)
+    file.above_zero(top, "accept_timeout", "", MAX_ACCEPT_TIMEOUT)
     escalation = file.items(top.get("escalation", []), "escalation", TEXT)
     file.unique(escalation, "escalation", "technician")
     for index, tech_id in enumerate(escalation):
@@ -715,7 +765,7 @@ def _destinations(
             defaults={"callback_offer_after": DEFAULT_CALLBACK_OFFER_AFTER},
         )
     file.dial_string(desk, "dial", "desk")
-    file.above_zero(desk, "callback_offer_after", "desk")
+    file.above_zero(desk, "callback_offer_after", "desk", MAX_CALLBACK_OFFER_AFTER)
     if not file.ok:
         return None
     return Destinations(

@@ -63,7 +63,7 @@ def how_to_call(settings: Settings) -> str:
         f"  Call through the demo provider trunk: send from {DEMO_TRUNK_HOST} (any port) with",
         "  the caller's number in P-Asserted-Identity (or From); Privacy: id withholds it.",
         *_untrusted_callers(settings),
-        f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); a withheld number is asked for the PIN:",
+        f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); withheld: type number, #, PIN:",
     ]
     with DEMO_CUSTOMERS_CSV.open(newline="") as rows:
         for row in csv.DictReader(rows):

@@ -49,8 +49,10 @@ def start(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    umask: int = -1,
 ) -> int:
-    """Start `argv` in its own session, output appended to the component's log file."""
+    """Start `argv` in its own session, output appended to the component's log file;
+    `umask` for the files it creates (-1: ours)."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_file(settings, name), "ab") as log:
@@ -63,6 +65,7 @@ def start(
                 env=dict(env) if env is not None else None,
                 cwd=cwd,
                 start_new_session=True,
+                umask=umask,
             )
         except OSError as error:
             raise LaunchError(f"cannot start {name} ({argv[0]}): {error}") from None

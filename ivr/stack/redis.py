@@ -1,9 +1,16 @@
-"""Redis for the hotline: the configured one if it answers, else Debian's redis-server here."""
+"""Redis for the hotline: the configured one if it answers, else Debian's redis-server here.
+
+Our redis-server requires a password (the secret `redis-password`, in a configuration file
+only its owner reads, never on the command line where every local user sees it) and keeps its
+append-only files private: mode 0600 in a 0700 folder.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ivr.config import Settings
@@ -12,25 +19,30 @@ from ivr.stack.processes import LaunchError
 
 NAME = "redis"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+PRIVATE_UMASK = 0o077
 
 
 def answers(settings: Settings) -> bool:
     """True when something speaking Redis answers PING at the configured URL."""
-    url = urlsplit(settings.redis_url)
-    try:
-        with socket.create_connection((url.hostname, url.port or 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            reply = sock.recv(64)
-    except OSError:
-        return False
     # an unauthenticated PING to a password-protected Redis answers -NOAUTH: it is there
-    return reply.startswith((b"+PONG", b"-NOAUTH"))
+    return _ping(settings).startswith((b"+PONG", b"-NOAUTH"))
 
 
 def start(settings: Settings) -> int | None:
-    """Start our redis-server unless one already answers. Returns our PID, or None if not ours."""
-    if answers(settings):
-        return processes.running_pid(settings, NAME)
+    """Start our redis-server unless one already answers. Returns our PID, or None if not ours.
+
+    Our own server still running from before it had a password is restarted with one."""
+    pid = processes.running_pid(settings, NAME)
+    open_to_all = _ping(settings).startswith(b"+PONG")
+    if pid and open_to_all:
+        processes.stop(settings, NAME)
+    elif open_to_all:
+        raise LaunchError(
+            f"a Redis without a password answers at {settings.redis_url} and it is not ours: "
+            "stop it (the hotline's Redis requires a password)"
+        )
+    elif answers(settings):
+        return pid
     url = urlsplit(settings.redis_url)
     if url.hostname not in LOCAL_HOSTS:
         raise LaunchError(f"Redis at {settings.redis_url} does not answer, and it is not local")
@@ -38,21 +50,10 @@ def start(settings: Settings) -> int | None:
     if not server:
         raise LaunchError("redis-server is not installed (apt-get install redis-server)")
     data_dir = settings.state_dir / "redis"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _make_private(data_dir)
     pid = processes.start(
-        settings,
-        NAME,
-        [
-            server,
-            "--bind", "127.0.0.1",
-            "--port", str(url.port or 6379),
-            "--dir", str(data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-        ],
-    )  # fmt: skip
+        settings, NAME, [server, str(_write_config(settings, data_dir))], umask=PRIVATE_UMASK
+    )
     if not processes.wait_until(lambda: answers(settings), 10.0):
         raise LaunchError(
             f"redis-server did not answer on port {url.port}; its log ends with:\n"
@@ -63,3 +64,49 @@ def start(settings: Settings) -> int | None:
 
 def stop(settings: Settings) -> bool:
     return processes.stop(settings, NAME)
+
+
+def _ping(settings: Settings) -> bytes:
+    url = urlsplit(settings.redis_url)
+    try:
+        with socket.create_connection((url.hostname, url.port or 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64)
+    except OSError:
+        return b""
+
+
+def _write_config(settings: Settings, data_dir: Path) -> Path:
+    url = urlsplit(settings.redis_url)
+    options = {
+        "bind": "127.0.0.1",
+        "port": str(url.port or 6379),
+        "dir": str(data_dir),
+        "appendonly": "yes",
+        "appendfsync": "everysec",
+        "save": '""',
+        "daemonize": "no",
+        "requirepass": _quoted(url.password or settings.redis_password),
+    }
+    config = data_dir / "redis.conf"
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("".join(f"{name} {value}\n" for name, value in options.items()))
+    return config
+
+
+def _quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _make_private(data_dir: Path) -> None:
+    """The folder 0700 and everything in it 0600 (0700 for folders), also what an earlier
+    Redis left with looser modes."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for parent, folders, files in os.walk(data_dir):
+        for name in folders:
+            os.chmod(os.path.join(parent, name), 0o700)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o600)

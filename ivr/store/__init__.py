@@ -6,6 +6,8 @@ This package is the only code in the project that talks to Redis. Every key star
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -27,9 +29,13 @@ RETRIES = 1
 
 
 def connect(settings: Settings) -> Redis:
-    """A client for the installation's Redis; connections open lazily on first use."""
+    """A client for the installation's Redis; connections open lazily on first use.
+
+    Redis requires a password: the one in the URL, else the secret `redis-password`."""
+    has_password = urlsplit(settings.redis_url).password is not None
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        password=None if has_password else settings.redis_password,
         max_connections=POOL_SIZE,
         timeout=POOL_WAIT_SECONDS,
         decode_responses=True,

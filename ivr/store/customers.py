@@ -3,12 +3,14 @@
 Keys:
 - `winet:customers`            hash  customer id -> JSON (the customer and its PIN hash)
 - `winet:customers:by-number`  hash  E.164 number -> "id1,id2" (a number may be shared)
-- `winet:customers:by-pin`     hash  HMAC-SHA256(pin) hex -> customer id
 - `winet:customer-units:<id>`  hash  "YYYY-MM" -> free service units used that month
 
-A caller-ID or PIN lookup is two round trips (index, then records). Every change that touches
-an index runs in one WATCH/MULTI/EXEC transaction, so the indexes never disagree with the
-records. PINs are kept only as HMAC-SHA256 keyed with the server secret (`Settings.pin_key`).
+A caller-ID lookup is two round trips (index, then records). Every change that touches the
+index runs in one WATCH/MULTI/EXEC transaction, so it never disagrees with the records. PINs
+are kept only as HMAC-SHA256 keyed with the server secret (`Settings.pin_key`), and a PIN
+identifies nobody alone: it is checked against the customers of one phone number (the
+caller's, or the one the caller typed). So PINs need not be unique, and nothing tells an
+admin or an import which PINs other customers have.
 """
 
 from __future__ import annotations
@@ -38,10 +40,8 @@ from ivr.store import key
 
 CUSTOMERS = key("customers")
 BY_NUMBER = key("customers", "by-number")
-BY_PIN = key("customers", "by-pin")
 
 _ID_SEPARATOR = ","
-_RESET_PIN_TRIES = 20
 
 _USE_UNIT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
@@ -118,29 +118,24 @@ async def save_customers(
 
     Each entry is (customer, pin); pin None keeps the customer's PIN. Refused with
     CustomerConflict (listing every conflict) for an unknown tier, an id given twice, an
-    existing id when `allow_update` is false, a PIN that is not six digits, held by another
-    customer or given twice, and a customer that must give a PIN but has none.
+    existing id when `allow_update` is false, a PIN that is not six digits, and a customer
+    that must give a PIN but has none.
     """
     changes = [_Change(customer.id, customer, pin) for customer, pin in entries]
     return await _apply(redis, changes, pin_key, known_tiers, allow_update=allow_update)
 
 
 async def set_pin(redis: Redis, customer_id: str, pin: str, *, pin_key: bytes) -> None:
-    """Give the customer a new PIN; CustomerConflict when another customer has it."""
+    """Give the customer a new PIN; UnknownCustomer when there is no such customer."""
     check_pin(pin)
     await _apply(redis, [_Change(customer_id, None, pin)], pin_key, None, allow_update=True)
 
 
 async def reset_pin(redis: Redis, customer_id: str, *, pin_key: bytes) -> str:
     """Give the customer a new random PIN and return it: the only time it is readable."""
-    for _ in range(_RESET_PIN_TRIES):
-        pin = f"{secrets.randbelow(10**PIN_LENGTH):0{PIN_LENGTH}d}"
-        try:
-            await set_pin(redis, customer_id, pin, pin_key=pin_key)
-        except CustomerConflict:
-            continue  # that PIN belongs to someone else; draw again
-        return pin
-    raise RuntimeError(f"no free PIN found in {_RESET_PIN_TRIES} draws")
+    pin = f"{secrets.randbelow(10**PIN_LENGTH):0{PIN_LENGTH}d}"
+    await set_pin(redis, customer_id, pin, pin_key=pin_key)
+    return pin
 
 
 async def get_customer(redis: Redis, customer_id: str) -> Customer | None:
@@ -182,13 +177,25 @@ async def find_by_number(redis: Redis, number: str) -> list[Customer]:
     return [_decode_present(record) for record in records if record is not None]
 
 
-async def find_by_pin(redis: Redis, pin: str, *, pin_key: bytes) -> Customer | None:
+async def find_by_pin(redis: Redis, number: str, pin: str, *, pin_key: bytes) -> Customer | None:
+    """The one customer with this E.164 number whose PIN this is; None for none (or, when
+    customers sharing the number have the same PIN, for several)."""
     try:
         check_pin(pin)
     except ValueError:
         return None
-    customer_id = await redis.hget(BY_PIN, pin_hash(pin, pin_key))
-    return await get_customer(redis, customer_id) if customer_id else None
+    ids = await redis.hget(BY_NUMBER, number)
+    if not ids:
+        return None
+    digest = pin_hash(pin, pin_key)
+    records = await redis.hmget(CUSTOMERS, ids.split(_ID_SEPARATOR))
+    matches = [
+        record
+        for record in records
+        if record is not None
+        and hmac.compare_digest(json.loads(record).get("pin_hash") or "", digest)
+    ]
+    return _decode_present(matches[0]) if len(matches) == 1 else None
 
 
 async def delete_customer(redis: Redis, customer_id: str) -> bool:
@@ -205,12 +212,10 @@ async def delete_customer(redis: Redis, customer_id: str) -> bool:
         pipe.multi()
         pipe.hdel(CUSTOMERS, customer_id)
         _write_number_index(pipe, holders)
-        if old.get("pin_hash"):
-            pipe.hdel(BY_PIN, old["pin_hash"])
         pipe.delete(_units_key(customer_id))
         return True
 
-    return await redis.transaction(delete, CUSTOMERS, BY_NUMBER, BY_PIN, value_from_callable=True)
+    return await redis.transaction(delete, CUSTOMERS, BY_NUMBER, value_from_callable=True)
 
 
 async def units_used(redis: Redis, customer_id: str, year: int, month: int) -> int:
@@ -243,8 +248,7 @@ async def _apply(
         old_records = dict(zip(ids, await pipe.hmget(CUSTOMERS, ids), strict=True))
         old = {cid: json.loads(record) for cid, record in old_records.items() if record}
         new_hashes = {c.customer_id: pin_hash(c.pin, pin_key) for c in changes if c.pin}
-        pin_holders = await _pin_holders(pipe, new_hashes.values())
-        conflicts = _conflicts(changes, old, new_hashes, pin_holders, known_tiers, allow_update)
+        conflicts = _conflicts(changes, old, new_hashes, known_tiers, allow_update)
         if conflicts:
             raise CustomerConflict(conflicts)
         records = {
@@ -261,24 +265,21 @@ async def _apply(
         pipe.multi()
         pipe.hset(CUSTOMERS, mapping={cid: json.dumps(r) for cid, r in records.items()})
         _write_number_index(pipe, holders)
-        _write_pin_index(pipe, old, new_hashes)
         created = [cid for cid in ids if cid not in old]
         return SaveResult(created=created, updated=[cid for cid in ids if cid in old])
 
-    return await redis.transaction(apply, CUSTOMERS, BY_NUMBER, BY_PIN, value_from_callable=True)
+    return await redis.transaction(apply, CUSTOMERS, BY_NUMBER, value_from_callable=True)
 
 
 def _conflicts(
     changes: list[_Change],
     old: dict[str, dict[str, Any]],
     new_hashes: dict[str, str],
-    pin_holders: dict[str, str | None],
     known_tiers: Set[str] | None,
     allow_update: bool,
 ) -> list[Conflict]:
     conflicts = []
     seen_ids: set[str] = set()
-    claimed: dict[str, str] = {}
     for change in changes:
         cid = change.customer_id
         if cid in seen_ids:
@@ -298,32 +299,12 @@ def _conflicts(
                 check_pin(change.pin)
             except ValueError as error:
                 conflicts.append(Conflict(cid, "pin", str(error)))
-        if cid in new_hashes:
-            digest = new_hashes[cid]
-            if claimed.get(digest, cid) != cid:
-                conflicts.append(Conflict(cid, "pin", "the same PIN is given to two customers"))
-            claimed[digest] = cid
-            if not _pin_free_for(cid, digest, pin_holders, new_hashes):
-                conflicts.append(Conflict(cid, "pin", "the PIN is used by another customer"))
-        elif change.customer is not None and change.customer.pin_required:
+        if cid not in new_hashes and change.customer is not None and change.customer.pin_required:
             if not old.get(cid, {}).get("pin_hash"):
                 conflicts.append(
                     Conflict(cid, "pin", "pin_required is set but the customer has no PIN")
                 )
     return conflicts
-
-
-def _pin_free_for(
-    customer_id: str,
-    digest: str,
-    pin_holders: dict[str, str | None],
-    new_hashes: dict[str, str],
-) -> bool:
-    """Free, already this customer's, or held by one who gets another PIN in the same save."""
-    holder = pin_holders.get(digest)
-    if holder is None or holder == customer_id:
-        return True
-    return holder in new_hashes and new_hashes[holder] != digest
 
 
 def _new_record(
@@ -352,13 +333,6 @@ async def _number_holders(pipe: Pipeline, numbers: Iterable[str]) -> dict[str, l
     }
 
 
-async def _pin_holders(pipe: Pipeline, digests: Iterable[str]) -> dict[str, str | None]:
-    unique = list(dict.fromkeys(digests))
-    if not unique:
-        return {}
-    return dict(zip(unique, await pipe.hmget(BY_PIN, unique), strict=True))
-
-
 def _move_numbers(
     holders: dict[str, list[str]], customer_id: str, old: list[str], new: list[str]
 ) -> None:
@@ -377,20 +351,6 @@ def _write_number_index(pipe: Pipeline, holders: dict[str, list[str]]) -> None:
         pipe.hdel(BY_NUMBER, *emptied)
     if kept:
         pipe.hset(BY_NUMBER, mapping=kept)
-
-
-def _write_pin_index(
-    pipe: Pipeline, old: dict[str, dict[str, Any]], new_hashes: dict[str, str]
-) -> None:
-    released = {
-        old[cid]["pin_hash"]
-        for cid in new_hashes
-        if cid in old and old[cid].get("pin_hash") not in (None, new_hashes[cid])
-    } - set(new_hashes.values())
-    if released:
-        pipe.hdel(BY_PIN, *released)
-    if new_hashes:
-        pipe.hset(BY_PIN, mapping={digest: cid for cid, digest in new_hashes.items()})
 
 
 def _decode(record: str | None) -> Customer | None:

@@ -5,8 +5,17 @@ Keys:
                                                  created_at}
 - `winet:web:session:<sha256(token)>`      hash  user, role, csrf, created_at; expires when idle
 - `winet:web:user-sessions:<name>`         set   the user's session keys, ended with the user
-- `winet:web:login-failures:user:<name>`   sorted set of failed log-ins by time (epoch seconds)
-- `winet:web:login-failures:address:<ip>`  the same per client address
+- `winet:web:login-failures:pair:<name>:<ip>`  sorted set of failed log-ins by time (epoch
+                                                 seconds), per user name and client address
+- `winet:web:login-failures:address:<ip>`  the same per client address (any user name)
+- `winet:web:login-failures:user:<name>`   the same per user name (any address)
+- `winet:web:devices:<name>`               sorted set sha256(device token) -> expiry (epoch s):
+                                                 browsers that logged in as the user before
+
+Throttling never gives an attacker a switch that turns a user off: failures lock out only the
+(user name, address) pair and the address. Failures for one user name from everywhere only
+stop log-ins from browsers that never logged in as that user (no device cookie), so the
+user's own browser still gets in with the right password during a distributed attack.
 
 Only a hash of a session token is stored: a copy of the database does not let anyone in.
 Passwords arrive here already hashed (argon2, `ivr.web.accounts`); the store only stores.
@@ -32,8 +41,11 @@ SESSION_IDLE = timedelta(hours=8)  # a session unused this long ends
 SESSION_LIFETIME = timedelta(hours=24)  # and none lasts longer than this
 
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_PAIR = 5  # one user name from one address
+MAX_FAILURES_PER_ADDRESS = 20  # any user names from one address
+MAX_FAILURES_PER_USER = 20  # one user name from anywhere: only known browsers may try
+DEVICE_LIFETIME = timedelta(days=90)
+MAX_DEVICES_PER_USER = 20
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ async def end_session(redis: Redis, token: str, user: str) -> None:
 async def record_login_failure(redis: Redis, user: str, address: str, now: datetime) -> None:
     moment = now.timestamp()
     pipe = redis.pipeline(transaction=True)
-    for failures in (_failures_key("user", user), _failures_key("address", address)):
+    for failures in _failure_keys(user, address):
         # A random member keeps two failures at the same instant apart.
         pipe.zadd(failures, {f"{moment}:{secrets.token_hex(4)}": moment})
         pipe.zremrangebyscore(failures, "-inf", moment - LOGIN_WINDOW.total_seconds())
@@ -163,15 +175,18 @@ async def record_login_failure(redis: Redis, user: str, address: str, now: datet
 
 
 async def login_retry_after(
-    redis: Redis, user: str, address: str, now: datetime
+    redis: Redis, user: str, address: str, now: datetime, *, known_device: bool = False
 ) -> timedelta | None:
-    """How long until a log-in as `user` from `address` may be tried again; None: now."""
+    """How long until a log-in as `user` from `address` may be tried again; None: now.
+
+    `known_device`: the browser has logged in as `user` before, so failures for the user name
+    from other addresses do not hold it back."""
     moment = now.timestamp()
     low = f"({moment - LOGIN_WINDOW.total_seconds()}"
-    limits = (
-        (_failures_key("user", user), MAX_FAILURES_PER_USER),
-        (_failures_key("address", address), MAX_FAILURES_PER_ADDRESS),
-    )
+    pair, by_address, by_user = _failure_keys(user, address)
+    limits = [(pair, MAX_FAILURES_PER_PAIR), (by_address, MAX_FAILURES_PER_ADDRESS)]
+    if not known_device:
+        limits.append((by_user, MAX_FAILURES_PER_USER))
     pipe = redis.pipeline(transaction=False)
     for failures, _ in limits:
         pipe.zrangebyscore(failures, low, moment, withscores=True)
@@ -184,9 +199,30 @@ async def login_retry_after(
     return max(waits) if waits else None
 
 
-async def clear_login_failures(redis: Redis, user: str) -> None:
-    """After a successful log-in: the user name's count starts again (the address's does not)."""
-    await redis.delete(_failures_key("user", user))
+async def clear_login_failures(redis: Redis, user: str, address: str) -> None:
+    """After a successful log-in: the count of this user name from this address starts again
+    (the address's and the user name's do not)."""
+    await redis.delete(_failure_keys(user, address)[0])
+
+
+async def remember_device(redis: Redis, user: str, now: datetime) -> str:
+    """A token for the browser that just logged in as `user`: a known device from now on."""
+    token = secrets.token_urlsafe(32)
+    devices = _devices_key(user)
+    pipe = redis.pipeline(transaction=True)
+    pipe.zremrangebyscore(devices, "-inf", now.timestamp())
+    pipe.zadd(devices, {_digest(token): (now + DEVICE_LIFETIME).timestamp()})
+    pipe.zremrangebyrank(devices, 0, -MAX_DEVICES_PER_USER - 1)  # the oldest go first
+    pipe.expire(devices, DEVICE_LIFETIME)
+    await pipe.execute()
+    return token
+
+
+async def is_known_device(redis: Redis, user: str, token: str | None, now: datetime) -> bool:
+    if not token:
+        return False
+    expires = await redis.zscore(_devices_key(user), _digest(token))
+    return expires is not None and expires > now.timestamp()
 
 
 def _user(record: str) -> User:
@@ -205,13 +241,26 @@ def _dumps(record: dict) -> str:
     )
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _session_key(token: str) -> str:
-    return key("web", "session", hashlib.sha256(token.encode()).hexdigest())
+    return key("web", "session", _digest(token))
 
 
 def _user_sessions_key(name: str) -> str:
     return key("web", "user-sessions", name)
 
 
-def _failures_key(kind: str, who: str) -> str:
-    return key("web", "login-failures", kind, who)
+def _failure_keys(user: str, address: str) -> tuple[str, str, str]:
+    """The failure counts of (the pair, the address, the user name)."""
+    return (
+        key("web", "login-failures", "pair", user, address),
+        key("web", "login-failures", "address", address),
+        key("web", "login-failures", "user", user),
+    )
+
+
+def _devices_key(user: str) -> str:
+    return key("web", "devices", user)

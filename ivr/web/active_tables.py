@@ -7,6 +7,7 @@ then too). A version is parsed once, when it first becomes active, not on every 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -67,10 +68,13 @@ class ActiveTables:
         return self._folder
 
 
-def parsed(version: int | None, bundle: dict[str, str]) -> Current:
-    """The bundle parsed; the problems when it is invalid."""
+def parsed(
+    version: int | None, bundle: dict[str, str], *, endpoints: Set[str] | None = None
+) -> Current:
+    """The bundle parsed; the problems when it is invalid. `endpoints`: the Asterisk endpoints
+    its dial strings may name (checked for an edit; a published version was checked then)."""
     try:
-        return Current(version, bundle, parse_tables(bundle))
+        return Current(version, bundle, parse_tables(bundle, endpoints=endpoints))
     except TablesError as error:
         return Current(version, bundle, None, error.problems)
 

@@ -19,16 +19,18 @@ from ivr.config import Settings
 from ivr.prompts.build import Recording, build_prompts, plan_prompts
 from ivr.prompts.catalogue import PROMPT_ID, CatalogueError, is_generated, load_catalogue
 from ivr.prompts.installed import sound_path
-from ivr.prompts.recordings import FORMATS, RecordingError, import_recording
+from ivr.prompts.recordings import RecordingError, import_recording
 from ivr.prompts.speech import LANGUAGES
+from ivr.prompts.uploaded import FORMATS, uploaded_recordings
 from ivr.web.active_tables import tables_for
 from ivr.web.console import console_of
 from ivr.web.html import Markup, element, join, options, render
 from ivr.web.pages import csrf_input, page, redirect, refused
-from ivr.web.security import allow, session_of
+from ivr.web.security import allow, max_body, session_of
 
 SAMPLE_RATE = 8000  # the installed .sln files: 8 kHz mono signed 16-bit little-endian
 TEXT_SHOWN = 90  # characters of a prompt's text shown in the list
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024  # a two-minute WAV recording fits
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ async def prompt_audio(request: web.Request) -> web.StreamResponse:
 
 
 @allow("admin")
+@max_body(MAX_UPLOAD_BYTES)
 async def upload_recording(request: web.Request) -> web.StreamResponse:
     settings = console_of(request).settings
     form = await request.post()
@@ -94,9 +97,16 @@ async def upload_recording(request: web.Request) -> web.StreamResponse:
     if not isinstance(upload, web.FileField):
         return refused(request, 422, "Choose a recording to upload.")
     data = await asyncio.to_thread(upload.file.read)
+    _, tables = await tables_for(request)
     try:
         await asyncio.to_thread(
-            import_recording, settings, prompt_id, lang, data, Path(upload.filename or "").name
+            import_recording,
+            settings,
+            tables.tier_names,
+            prompt_id,
+            lang,
+            data,
+            Path(upload.filename or "").name,
         )
     except (RecordingError, CatalogueError) as error:
         return refused(request, 422, f"Not installed: {error}")
@@ -127,7 +137,9 @@ async def rebuild_prompts(request: web.Request) -> web.StreamResponse:
 
 def prompt_rows(settings: Settings, tier_names: dict[str, str]) -> list[PromptRow]:
     """Every planned prompt with its source per language (blocking: reads the file system)."""
-    plan = plan_prompts(load_catalogue(settings.prompts_dir), tier_names)
+    plan = plan_prompts(
+        load_catalogue(settings.prompts_dir), tier_names, uploaded_recordings(settings)
+    )
     ids = sorted({prompt_id for sources in plan.values() for prompt_id in sources})
     rows = []
     for prompt_id in ids:

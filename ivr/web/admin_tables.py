@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ivr.asterisk_config import dialable_endpoints
 from ivr.routing import Problem, Tables
 from ivr.routing.tables import FILES
 from ivr.store.tables import (
@@ -79,7 +80,7 @@ async def edit_submit(request: web.Request) -> web.StreamResponse:
     comment = str(form.get("comment", "")).strip()
     action = form.get("action")
     current = await console.tables.get()
-    edited = parsed(None, {**current.bundle, file: text})
+    edited = parsed(None, {**current.bundle, file: text}, endpoints=dialable_endpoints())
     if edited.tables is None:
         outcome = _problems(
             "Not saved: the tables with this change have problems.", edited.problems

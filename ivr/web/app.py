@@ -30,12 +30,11 @@ from ivr.web.active_tables import ActiveTables
 from ivr.web.board import DeskBoard
 from ivr.web.console import CONSOLE, Console
 from ivr.web.pages import error_page, wants_json
-from ivr.web.security import guard
+from ivr.web.security import MAX_BODY, guard
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024  # a two-minute WAV recording fits
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -61,7 +60,7 @@ SECURITY_HEADERS = {
 def create_app(
     settings: Settings, redis: Redis, clock: Clock, *, secure_cookies: bool = False
 ) -> web.Application:
-    app = web.Application(middlewares=[error_pages, guard], client_max_size=MAX_UPLOAD_BYTES)
+    app = web.Application(middlewares=[error_pages, guard], client_max_size=MAX_BODY)
     tables = ActiveTables(redis, settings)
     app[CONSOLE] = Console(
         settings=settings,

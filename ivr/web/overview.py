@@ -6,9 +6,10 @@ from aiohttp import web
 
 from ivr.routing import Leg, Tables
 from ivr.routing.model import WEEKDAYS, clock_text
+from ivr.store import pins
 from ivr.store.requests import open_requests
 from ivr.web.active_tables import tables_for
-from ivr.web.console import console_of
+from ivr.web.console import Console, console_of
 from ivr.web.formatting import DAY_NAMES, MONTH_NAMES, stamp
 from ivr.web.html import Markup, element, join, render
 from ivr.web.pages import page
@@ -25,6 +26,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
     version = f"version {current.version}" if current.version else "not published yet"
     body = render(
         "overview",
+        alert=await _pin_alert(console),
         now=f"{stamp(now)} {tables.zone.key}",
         standby=standby_text(standby, covering_for),
         ring_order=", then ".join(leg.name for leg in ring_order(tables, now)),
@@ -49,6 +51,25 @@ async def rota(request: web.Request) -> web.StreamResponse:
         days=join(_day_row(day) for day in rota_calendar(tables, now)),
     )
     return page(request, "Rota", body)
+
+
+async def _pin_alert(console: Console) -> Markup | str:
+    """A burst of failed PIN calls: someone may be guessing customers' PINs."""
+    failed = await pins.failed_pin_calls(console.redis, console.clock())
+    if failed < pins.BURST_ALERT:
+        return ""
+    paused = failed >= pins.MAX_FAILED_PIN_CALLS_HOTLINE
+    text = (
+        f"{failed} calls failed the PIN check in the last hour: someone may be guessing "
+        "customers' PINs. "
+        + (
+            "Identification by customer number and PIN is paused; those callers reach the desk."
+            if paused
+            else f"At {pins.MAX_FAILED_PIN_CALLS_HOTLINE}, identification by customer number "
+            "and PIN pauses for the rest of the hour."
+        )
+    )
+    return element("p", text, class_="error pin-alert")
 
 
 def standby_text(technician: Leg, covering_for: Leg | None) -> str:

@@ -9,6 +9,11 @@ Every request that is not GET/HEAD must carry the session's CSRF token, in the f
 `csrf_token` or the `X-CSRF-Token` header, and must not come from another origin. The
 session cookie is HttpOnly and SameSite=Strict; it is Secure when the console is served
 over HTTPS (`ivr web serve --secure-cookies`).
+
+Bodies are bounded before anything reads them: public routes (the log-in form) take at most
+PUBLIC_MAX_BODY, logged-in users at most MAX_BODY unless the handler declares more
+(`@max_body(...)`, checked only after the role). A form that cannot be parsed (bad charset,
+invalid UTF-8, broken multipart) is a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_urldispatcher import StaticResource
 
 from ivr.store import users
@@ -33,6 +39,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 SESSION = web.RequestKey("session", Session)
 _PUBLIC = frozenset({"*"})
 
+PUBLIC_MAX_BODY = 16 * 1024  # the log-in form: a user name, a password, a token, a path
+MAX_BODY = 4 * 1024 * 1024  # forms, routing tables and customer CSV files of logged-in users
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
 
 def allow(*roles: str) -> Callable[[Handler], Handler]:
     for role in roles:
@@ -41,6 +51,16 @@ def allow(*roles: str) -> Callable[[Handler], Handler]:
 
     def mark(handler: Handler) -> Handler:
         handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def max_body(size: int) -> Callable[[Handler], Handler]:
+    """A route that takes bodies larger than MAX_BODY (uploads), from logged-in users only."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.max_body = size  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -75,7 +95,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if roles is None:
         raise web.HTTPForbidden(text="this route declares no roles, so nobody may use it")
     if roles is _PUBLIC:
-        return await handler(request)
+        return await handler(await _bounded(request, PUBLIC_MAX_BODY))
     session = await _session(request)
     if session is None:
         if request.method in SAFE_METHODS and _wants_page(request):
@@ -83,6 +103,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="log in first")
     if session.role not in roles:
         raise web.HTTPForbidden(text=f"the {session.role} role may not use this page")
+    request = await _bounded(request, getattr(request.match_info.handler, "max_body", MAX_BODY))
     request[SESSION] = session
     if request.method not in SAFE_METHODS:
         await check_csrf(request, session.csrf_token)
@@ -104,10 +125,7 @@ async def check_csrf(request: web.Request, expected: str) -> None:
     if origin is not None and origin != f"{request.scheme}://{request.host}":
         raise web.HTTPForbidden(text=f"refused: the request comes from another origin ({origin})")
     given = request.headers.get(CSRF_HEADER)
-    if given is None and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if given is None and request.content_type in FORM_TYPES:
         value = (await request.post()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
@@ -133,10 +151,53 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Where to go after logging in: a path on this server, never another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after logging in: a path on this server, never another site.
+
+    Only printable ASCII: browsers drop tabs and newlines from a URL ("/", a tab,
+    "/evil.example" is `//evil.example`), and a control character cannot go into a Location
+    header at all.
+    """
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not all("!" <= char <= "~" for char in target)
+    ):
         return default
     return target
+
+
+async def _bounded(request: web.Request, limit: int) -> web.Request:
+    """The request with its body limited to `limit` bytes, its form (if any) parsed: a body
+    that announces more is refused before a byte of it is read."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=limit,
+            actual_size=request.content_length,
+            text=f"the request body of {request.content_length} bytes is larger than the "
+            f"{limit} bytes this page takes",
+        )
+    bounded = request.clone(client_max_size=limit)
+    if request.method not in SAFE_METHODS and bounded.content_type in FORM_TYPES:
+        await _read_form(bounded)
+    return bounded
+
+
+async def _read_form(request: web.Request) -> None:
+    """Parse the form once (handlers get the parsed copy); a malformed one is a 400."""
+    try:
+        await request.post()
+    except (UnicodeDecodeError, LookupError) as error:
+        raise web.HTTPBadRequest(
+            text=f"the form is not text in the charset it names: {error}"
+        ) from None
+    except (ValueError, AssertionError, HttpProcessingError) as error:
+        raise web.HTTPBadRequest(text=f"the form cannot be read: {_one_line(error)}") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def home_of(role: str) -> str:

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk
 PREMIUM = "+41441234567"  # klinik-seefeld, premium, de, PIN 481516: covered on Saturday
 PRO = "+41912345678"  # studio-lugano, pro, it: not covered on Saturday
 PREMIUM_PIN = "481516"
+PREMIUM_TYPED = "0441234567#"  # klinik-seefeld's number as typed for "customer number"
+KEYS_APART = 4.0  # seconds between the caller's key strings
 WRONG_PIN = "000000"
 
 
@@ -114,14 +116,14 @@ async def test_first_technician_silent_second_accepts(worker, phones, sipp, redi
     await nothing_left(stack_settings)
 
 
-async def test_withheld_number_with_the_right_pin_reaches_the_technician(
+async def test_withheld_number_with_customer_number_and_pin_reaches_the_technician(
     worker, phones, sipp, redis, stack_settings
 ):
     tech = phone_of(routed("premium").standby)
     await phones.configure(tech, answer_after=0.5, dtmf=[(0.5, "1")], hangup_after=2)
-    pin_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
+    number_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
 
-    call = await sipp(None, [(pin_at, PREMIUM_PIN)])
+    call = await sipp(None, [(number_at, PREMIUM_TYPED), (number_at + KEYS_APART, PREMIUM_PIN)])
 
     assert call.answered and call.hangup_by == "far_end"
     incoming = await phones.wait_for(tech, "incoming")
@@ -141,8 +143,9 @@ async def test_three_wrong_pins_go_to_the_desk_unidentified(
 ):
     await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
     greeting = prompt_seconds(stack_settings, "de", "greeting")
-    retry = 2.5 + prompt_seconds(stack_settings, "de", "pin_wrong") + 1.0
-    schedule = [(greeting + 1.0 + n * retry, WRONG_PIN) for n in range(3)]
+    # keys typed ahead wait for the question that takes them: customer number, PIN, ...
+    keys = [PREMIUM_TYPED, WRONG_PIN] * 3
+    schedule = [(greeting + 1.0 + n * KEYS_APART, digits) for n, digits in enumerate(keys)]
 
     call = await sipp("+41445550000", schedule)
 
@@ -278,7 +281,7 @@ async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(
     number = "+41445550001"
     now = parse_instant(SATURDAY_MORNING, load_tables(REPO_DIR / "routing").zone)
     for _ in range(5):
-        await pins.record_failed_pin_call(redis, number, now)
+        await pins.record_failed_pin_call(redis, number, now=now)
     await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
     pin_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
 

@@ -36,6 +36,7 @@ PRO = "+41912345678"  # studio-lugano, pro, it: not covered on Saturday
 UNKNOWN = "+41445550000"
 NO_UNITS = "+41449876543"  # zurich-translations, basic-plus, en, 0 free units: not covered
 PREMIUM_PIN = "481516"
+PREMIUM_NATIONAL = "0441234567"  # the same number as typed on a Swiss keypad
 WRONG_PIN = "000000"
 DESK = QUEUE_LEG
 
@@ -159,9 +160,12 @@ async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
     assert call.dial_variables[-1]["WINET_PRIO"] == str(desk_priority(runtime.tables, "premium"))
 
 
-async def test_withheld_number_with_the_right_pin_reaches_the_technician(runtime: Runtime):
+async def test_withheld_number_with_customer_number_and_pin_reaches_the_technician(
+    runtime: Runtime,
+):
     standby = technicians(runtime)[0]
-    script = Script("anonymous", [Press("pin_request", PREMIUM_PIN)], {standby.dial: ACCEPTS})
+    presses = [Press("account_request", PREMIUM_NATIONAL + "#"), Press("pin_request", PREMIUM_PIN)]
+    script = Script("anonymous", presses, {standby.dial: ACCEPTS})
 
     call, record = await place(runtime, script)
 
@@ -176,15 +180,56 @@ async def test_withheld_number_with_the_right_pin_reaches_the_technician(runtime
 
 async def test_a_pin_ended_by_the_hash_key_counts(runtime: Runtime):
     standby = technicians(runtime)[0]
-    script = Script("", [Press("pin_request", PREMIUM_PIN + "#")], {standby.dial: ACCEPTS})
+    presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", PREMIUM_PIN + "#")]
+    script = Script("", presses, {standby.dial: ACCEPTS})
 
     _, record = await place(runtime, script)
 
     assert record.summary["identified"] == "pin"
 
 
+async def test_a_pin_alone_identifies_nobody(runtime: Runtime):
+    """The right PIN of a customer, typed with another customer's number, is refused: a
+    guessed PIN only ever tries one customer, not all of them."""
+    presses = [Press("account_request", PRO + "#"), Press("pin_request", PREMIUM_PIN)] * 3
+
+    call, record = await place(runtime, Script("anonymous", presses, {DESK: ACCEPTS}))
+
+    assert record.summary["identified"] == "no"
+    assert call.prompts_heard.count("account_wrong") == 2
+
+
+async def test_failed_pin_calls_for_one_customer_number_block_it_from_every_caller_id(
+    runtime: Runtime,
+):
+    for _ in range(pins.MAX_FAILED_PIN_CALLS):
+        await pins.record_failed_pin_call(
+            runtime.redis, "+41215550000", pins.account_key(PREMIUM), now=runtime.now()
+        )
+    presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", PREMIUM_PIN)]
+
+    _, record = await place(runtime, Script("+41225550000", presses * 3, {DESK: ACCEPTS}))
+
+    assert record.summary["identified"] == "no"  # even the right PIN is not checked now
+
+
+async def test_a_burst_of_failed_pin_calls_stops_identification_by_customer_number(
+    runtime: Runtime,
+):
+    for caller in range(pins.MAX_FAILED_PIN_CALLS_HOTLINE):
+        await pins.record_failed_pin_call(runtime.redis, f"+4121555{caller:04d}", now=runtime.now())
+    presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", PREMIUM_PIN)]
+
+    call, record = await place(runtime, Script("anonymous", presses, {DESK: ACCEPTS}))
+
+    blocked = [e for e in record.events if e["kind"] == "pin_blocked"]
+    assert [e["number"] for e in blocked] == [pins.HOTLINE]
+    assert "pin_locked" in call.prompts_heard and record.summary["outcome"] == "desk"
+    assert await pins.failed_pin_calls(runtime.redis, runtime.now()) >= pins.BURST_ALERT
+
+
 async def test_three_wrong_pins_go_to_the_desk_unidentified(runtime: Runtime):
-    presses = [Press("pin_request", WRONG_PIN) for _ in range(3)]
+    presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", WRONG_PIN)] * 3
 
     call, record = await place(runtime, Script(UNKNOWN, presses, {DESK: ACCEPTS}))
 
@@ -194,8 +239,10 @@ async def test_three_wrong_pins_go_to_the_desk_unidentified(runtime: Runtime):
     assert attempts == [(1, False), (2, False), (3, False)]
     assert [e["reason"] for e in record.events if e["kind"] == "pin_needed"] == ["number unknown"]
     assert (record.summary["identified"], record.summary["outcome"]) == ("no", "desk")
-    assert call.prompts_heard.count("pin_wrong") == 2
+    assert call.prompts_heard.count("account_wrong") == 2
     assert "identified_unknown" in call.prompts_heard
+    for counted in (UNKNOWN, pins.account_key(PREMIUM), pins.HOTLINE):
+        assert await runtime.redis.zcard(f"winet:pin-failures:{counted}") == 1
 
 
 async def test_no_keys_at_all_says_so_and_goes_to_the_desk(runtime: Runtime):
@@ -207,7 +254,7 @@ async def test_no_keys_at_all_says_so_and_goes_to_the_desk(runtime: Runtime):
 
 async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(runtime: Runtime):
     for _ in range(5):
-        await pins.record_failed_pin_call(runtime.redis, UNKNOWN, runtime.now())
+        await pins.record_failed_pin_call(runtime.redis, UNKNOWN, now=runtime.now())
 
     call, record = await place(runtime, Script(UNKNOWN, legs={DESK: ACCEPTS}))
 

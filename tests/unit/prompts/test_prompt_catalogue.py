@@ -1,5 +1,3 @@
-import tomllib
-
 import pytest
 
 from ivr.config import REPO_DIR
@@ -9,7 +7,6 @@ from ivr.prompts.catalogue import (
     CatalogueError,
     load_catalogue,
     parse_catalogue,
-    with_recording,
 )
 from ivr.prompts.speech import LANGUAGES
 from ivr.prompts.tier_names import tier_names_from_tables
@@ -123,35 +120,6 @@ recording.fr = "recordings/fr/greeting.wav"
 [prompts."notice/fee"]
 de = "Gebühr"   # trailing comment
 """
-
-
-def test_with_recording_replaces_the_line_of_that_language():
-    edited = with_recording(SOURCE, "greeting", "fr", "recordings/fr/greeting.mp3")
-    assert edited == SOURCE.replace("greeting.wav", "greeting.mp3")
-
-
-def test_with_recording_adds_a_line_after_the_last_key_of_the_entry():
-    edited = with_recording(SOURCE, "greeting", "de", "recordings/de/greeting.flac")
-    assert tomllib.loads(edited)["prompts"]["greeting"]["recording"] == {
-        "fr": "recordings/fr/greeting.wav",
-        "de": "recordings/de/greeting.flac",
-    }
-    assert edited.splitlines()[4] == 'recording.de = "recordings/de/greeting.flac"'
-    assert "# the greeting" in edited and "# a comment that belongs" in edited
-
-
-def test_with_recording_finds_quoted_ids():
-    edited = with_recording(SOURCE, "notice/fee", "it", "recordings/it/notice/fee.ogg")
-    entry = tomllib.loads(edited)["prompts"]["notice/fee"]
-    assert entry == {"de": "Gebühr", "recording": {"it": "recordings/it/notice/fee.ogg"}}
-
-
-def test_with_recording_adds_an_entry_for_a_generated_part():
-    edited = with_recording(SOURCE, "num/7", "en", "recordings/en/num/7.wav")
-    assert edited.startswith(SOURCE)
-    assert tomllib.loads(edited)["prompts"]["num/7"] == {
-        "recording": {"en": "recordings/en/num/7.wav"}
-    }
 
 
 def test_tier_names_are_read_from_the_tables(tmp_path):

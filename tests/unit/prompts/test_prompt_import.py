@@ -2,7 +2,6 @@ import audioop
 import io
 import math
 import subprocess
-import tomllib
 import wave
 from pathlib import Path
 
@@ -36,10 +35,11 @@ def tone_with_silence(tmp_path: Path, name: str) -> bytes:
 
 
 def snapshot(settings):
-    """Everything an import may change."""
+    """Everything an import may change (and the prompts folder, which it must not)."""
     files = {
-        path.relative_to(settings.prompts_dir): path.read_bytes()
-        for path in settings.prompts_dir.rglob("*")
+        path: path.read_bytes()
+        for folder in (settings.prompts_dir, settings.state_dir)
+        for path in folder.rglob("*")
         if path.is_file()
     }
     sounds = {
@@ -52,9 +52,8 @@ def snapshot(settings):
     return files, sounds
 
 
-def catalogue_entry(settings, prompt_id):
-    raw = tomllib.loads((settings.prompts_dir / "catalogue.toml").read_text())
-    return raw["prompts"][prompt_id]
+def uploads(settings):
+    return settings.state_dir / "recordings"
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3", "ogg", "flac"])
@@ -62,14 +61,15 @@ def test_a_good_recording_is_installed_at_once(built, tier_names, tmp_path, fmt)
     data = tone_with_silence(tmp_path, f"upload.{fmt}")
     before = sound_path(built.sounds_dir, "de", "greeting").read_bytes()
 
-    result = import_recording(built, "greeting", "de", data, f"Begrüssung.{fmt}")
+    prompts_before = {p: p.read_bytes() for p in built.prompts_dir.rglob("*") if p.is_file()}
 
-    assert result.recording == built.prompts_dir / f"recordings/de/greeting.{fmt}"
+    result = import_recording(built, tier_names, "greeting", "de", data, f"Begrüssung.{fmt}")
+
+    assert result.recording == uploads(built) / f"de/greeting.{fmt}"
     assert result.recording.read_bytes() == data
     assert result.previous is None
-    assert catalogue_entry(built, "greeting")["recording"] == {
-        "de": f"recordings/de/greeting.{fmt}"
-    }
+    prompts_after = {p: p.read_bytes() for p in built.prompts_dir.rglob("*") if p.is_file()}
+    assert prompts_after == prompts_before  # the working tree is not written
     installed = sound_path(built.sounds_dir, "de", "greeting").read_bytes()
     assert installed != before
     assert 0.95 < len(installed) / 16000 < 1.1  # the silences are trimmed off
@@ -82,25 +82,24 @@ def test_a_good_recording_is_installed_at_once(built, tier_names, tmp_path, fmt)
 def test_a_second_recording_keeps_the_first(built, tier_names, tmp_path):
     first = tone_with_silence(tmp_path, "first.wav")
     second = tone_with_silence(tmp_path, "second.mp3")
-    import_recording(built, "notice/choice", "fr", first, "first.wav")
+    import_recording(built, tier_names, "notice/choice", "fr", first, "first.wav")
 
-    result = import_recording(built, "notice/choice", "fr", second, "second.mp3")
+    result = import_recording(built, tier_names, "notice/choice", "fr", second, "second.mp3")
 
     assert result.previous is not None
-    assert result.previous.parent == built.prompts_dir / "recordings/history/fr/notice/choice"
+    assert result.previous.parent == uploads(built) / "history/fr/notice/choice"
     assert result.previous.suffix == ".wav"
     assert result.previous.read_bytes() == first
-    assert not (built.prompts_dir / "recordings/fr/notice/choice.wav").exists()
-    assert catalogue_entry(built, "notice/choice")["recording"] == {
-        "fr": "recordings/fr/notice/choice.mp3"
-    }
+    assert not (uploads(built) / "fr/notice/choice.wav").exists()
+    assert result.recording == uploads(built) / "fr/notice/choice.mp3"
     assert check_catalogue(built, tier_names) == []
+    assert build_prompts(built, tier_names).built == 0
 
 
 def test_a_generated_part_can_be_recorded_too(built, tier_names, tmp_path):
     data = tone_with_silence(tmp_path, "seven.flac")
-    import_recording(built, "num/7", "en", data, "seven.flac")
-    assert catalogue_entry(built, "num/7") == {"recording": {"en": "recordings/en/num/7.flac"}}
+    result = import_recording(built, tier_names, "num/7", "en", data, "seven.flac")
+    assert result.recording == uploads(built) / "en/num/7.flac"
     assert check_catalogue(built, tier_names) == []
     assert build_prompts(built, tier_names).built == 0
 
@@ -120,6 +119,18 @@ BAD_UPLOADS = {
         lambda tmp: header_only_wav(),
         "nothing.wav",
         "nothing.wav contains no audio",
+    ),
+    "truncated WAV": (
+        lambda tmp: (data := tone_with_silence(tmp, "whole.wav"))[: len(data) // 2],
+        "half.wav",
+        "half.wav is cut off: its 'data' chunk announces",
+    ),
+    "an hour of silence in 0.5 MB of FLAC": (
+        lambda tmp: ffmpeg(
+            tmp, "hour.flac", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", "3600"
+        ),
+        "hour.flac",
+        "hour.flac lasts 3600.0 s; a recording may last at most 120 s",
     ),
     "truncated MP3": (
         lambda tmp: (data := tone_with_silence(tmp, "whole.mp3"))[: len(data) // 2],
@@ -157,13 +168,13 @@ BAD_UPLOADS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
-def test_a_bad_upload_is_refused_and_changes_nothing(built, tmp_path, case):
+def test_a_bad_upload_is_refused_and_changes_nothing(built, tier_names, tmp_path, case):
     make, filename, message = BAD_UPLOADS[case]
     data = make(tmp_path)
     before = snapshot(built)
 
     with pytest.raises(RecordingError) as refused:
-        import_recording(built, "greeting", "de", data, filename)
+        import_recording(built, tier_names, "greeting", "de", data, filename)
 
     assert str(refused.value).startswith(message)
     assert snapshot(built) == before
@@ -172,15 +183,18 @@ def test_a_bad_upload_is_refused_and_changes_nothing(built, tmp_path, case):
 @pytest.mark.parametrize(
     ("prompt_id", "lang", "message"),
     [
-        ("greetings", "de", "no prompt 'greetings' in the catalogue or the generated parts"),
+        ("greetings", "de", "no prompt 'greetings': not in the catalogue"),
+        ("tier/gold", "de", "no prompt 'tier/gold'"),  # no such tier in the tables
         ("num/100000", "de", "no prompt 'num/100000'"),
         ("time/am", "de", "no prompt 'time/am'"),  # only English says a.m.
         ("greeting", "rm", "language 'rm' is not one of de, fr, it, en"),
     ],
 )
-def test_unknown_prompts_and_languages_are_refused(built, tmp_path, prompt_id, lang, message):
+def test_unknown_prompts_and_languages_are_refused(
+    built, tier_names, tmp_path, prompt_id, lang, message
+):
     data = tone_with_silence(tmp_path, "ok.wav")
     before = snapshot(built)
     with pytest.raises(RecordingError, match=message):
-        import_recording(built, prompt_id, lang, data, "ok.wav")
+        import_recording(built, tier_names, prompt_id, lang, data, "ok.wav")
     assert snapshot(built) == before

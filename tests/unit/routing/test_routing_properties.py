@@ -145,7 +145,7 @@ def bundles(draw: st.DrawFn) -> dict[str, str]:
         + "".join(f'[[closure]]\ndate = {d.isoformat()}\nlabel = "closed"\n' for d in closures),
         "rota.toml": "\n".join(rota),
         "destinations.toml": (
-            f"ring_timeout = {draw(st.integers(1, 120))}\nescalation = {json.dumps(escalation)}\n"
+            f"ring_timeout = {draw(st.integers(2, 120))}\nescalation = {json.dumps(escalation)}\n"
             '[desk]\nname = "the desk"\ndial = "PJSIP/desk"\n'
         ),
         "notice.toml": notice,

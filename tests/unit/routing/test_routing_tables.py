@@ -467,14 +467,14 @@ BROKEN = [
         edited(B, "destinations.toml", "ring_timeout = 20", "ring_timeout = 0"),
         "destinations.toml",
         "ring_timeout",
-        "must be more than 0",
+        "must be at least 2, not 0",
     ),
     (
         "desk dial string without technology",
         edited(B, "destinations.toml", '"Local/xy-desk@desk-queue/n"', '"xy-desk"'),
         "destinations.toml",
         "desk.dial",
-        "is not an Asterisk dial string",
+        "is not a dial string PJSIP/<endpoint>",
     ),
     (
         "hour rule without hours",

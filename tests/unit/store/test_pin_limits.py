@@ -7,7 +7,7 @@ T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 async def fail(redis, number, at):
-    await record_failed_pin_call(redis, number, at)
+    await record_failed_pin_call(redis, number, now=at)
 
 
 async def test_five_failed_calls_within_an_hour_block_the_number(redis_client):

@@ -92,7 +92,7 @@ def test_reset_pin_shows_the_new_pin_once(env, capsys):
     assert out.startswith("new PIN for studio-lugano: ")
     pin = out.split(": ")[1].split()[0]
     pin_key = Settings.from_env().pin_key
-    found = with_store(lambda client: find_by_pin(client, pin, pin_key=pin_key))
+    found = with_store(lambda client: find_by_pin(client, "+41912345678", pin, pin_key=pin_key))
     assert found.id == "studio-lugano"
     assert main(["customers", "reset-pin", "nobody"]) == 1
 

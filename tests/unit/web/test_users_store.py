@@ -71,18 +71,29 @@ async def test_removing_a_user_ends_every_session(redis_client):
         assert await users.get_session(redis_client, token, now=T0) is None
 
 
-async def test_the_user_name_is_blocked_after_five_failures_for_the_window(redis_client):
-    for minute in range(users.MAX_FAILURES_PER_USER):
+async def test_a_user_name_from_one_address_is_blocked_after_five_failures(redis_client):
+    for minute in range(users.MAX_FAILURES_PER_PAIR):
         assert await users.login_retry_after(redis_client, "ada", "10.0.0.1", T0) is None
         await users.record_login_failure(
-            redis_client, "ada", f"10.0.0.{minute}", T0 + timedelta(minutes=minute)
+            redis_client, "ada", "10.0.0.1", T0 + timedelta(minutes=minute)
         )
     now = T0 + timedelta(minutes=5)
-    wait = await users.login_retry_after(redis_client, "ada", "10.9.9.9", now)
+    wait = await users.login_retry_after(redis_client, "ada", "10.0.0.1", now)
     assert wait == timedelta(minutes=10)  # when the first failure leaves the window
-    assert await users.login_retry_after(redis_client, "bob", "10.9.9.9", now) is None
+    assert await users.login_retry_after(redis_client, "ada", "10.9.9.9", now) is None
+    assert await users.login_retry_after(redis_client, "bob", "10.0.0.1", now) is None
     later = T0 + users.LOGIN_WINDOW + timedelta(seconds=1)
-    assert await users.login_retry_after(redis_client, "ada", "10.9.9.9", later) is None
+    assert await users.login_retry_after(redis_client, "ada", "10.0.0.1", later) is None
+
+
+async def test_failures_from_everywhere_hold_back_only_unknown_browsers(redis_client):
+    for number in range(users.MAX_FAILURES_PER_USER):
+        await users.record_login_failure(redis_client, "ada", f"10.0.1.{number}", T0)
+    assert await users.login_retry_after(redis_client, "ada", "10.9.9.9", T0) is not None
+    assert (
+        await users.login_retry_after(redis_client, "ada", "10.9.9.9", T0, known_device=True)
+        is None
+    )
 
 
 async def test_the_address_is_blocked_after_twenty_failures(redis_client):
@@ -92,10 +103,21 @@ async def test_the_address_is_blocked_after_twenty_failures(redis_client):
     assert await users.login_retry_after(redis_client, "fresh", "10.0.0.2", T0) is None
 
 
-async def test_clearing_restarts_the_user_names_count_only(redis_client):
-    for _ in range(users.MAX_FAILURES_PER_USER):
+async def test_clearing_restarts_the_pairs_count_only(redis_client):
+    for _ in range(users.MAX_FAILURES_PER_PAIR):
         await users.record_login_failure(redis_client, "ada", "10.0.0.1", T0)
-    await users.clear_login_failures(redis_client, "ada")
+    await users.clear_login_failures(redis_client, "ada", "10.0.0.1")
     assert await users.login_retry_after(redis_client, "ada", "10.0.0.1", T0) is None
-    count = await redis_client.zcard("winet:web:login-failures:address:10.0.0.1")
-    assert count == users.MAX_FAILURES_PER_USER
+    for kind in ("address:10.0.0.1", "user:ada"):
+        count = await redis_client.zcard(f"winet:web:login-failures:{kind}")
+        assert count == users.MAX_FAILURES_PER_PAIR
+
+
+async def test_a_remembered_device_is_known_for_its_user_until_it_expires(redis_client):
+    token = await users.remember_device(redis_client, "ada", T0)
+    assert await users.is_known_device(redis_client, "ada", token, T0)
+    assert not await users.is_known_device(redis_client, "bob", token, T0)
+    assert not await users.is_known_device(redis_client, "ada", "forged", T0)
+    assert not await users.is_known_device(redis_client, "ada", None, T0)
+    expired = T0 + users.DEVICE_LIFETIME + timedelta(seconds=1)
+    assert not await users.is_known_device(redis_client, "ada", token, expired)

@@ -12,7 +12,6 @@ from aiohttp import FormData
 
 from ivr.config import REPO_DIR, Settings
 from ivr.prompts.build import build_prompts
-from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.installed import sound_path
 from tests.unit.web.records import default_tables
 
@@ -101,10 +100,8 @@ async def test_uploading_a_recording_installs_it_at_once(settings, sounds, admin
     assert response.headers["Location"] == "/admin/prompts?msg=uploaded"
     after = sound_path(settings.sounds_dir, "de", "greeting").read_bytes()
     assert after != before and 7000 < len(after) / 2 < 9000  # about 1 s at 8 kHz
-    catalogue = load_catalogue(settings.prompts_dir)
-    assert (
-        catalogue.recording("greeting", "de") == settings.prompts_dir / "recordings/de/greeting.wav"
-    )
+    assert (settings.state_dir / "recordings/de/greeting.wav").read_bytes() == tone()
+    assert not (settings.prompts_dir / "recordings").exists()  # the working tree is untouched
     page = await admin.page("/admin/prompts?msg=uploaded")
     assert "Recording installed" in page and "recording greeting.wav" in page
 
@@ -112,17 +109,18 @@ async def test_uploading_a_recording_installs_it_at_once(settings, sounds, admin
 async def test_a_bad_upload_is_refused_and_changes_nothing(settings, sounds, admin):
     before = sound_path(settings.sounds_dir, "de", "greeting").read_bytes()
     cases = [
-        (b"not audio at all", "greeting.wav", "greeting", "de", "does not decode as WAV"),
+        (b"not audio at all", "greeting.wav", "greeting", "de", "is not a WAV file"),
         (tone(), "greeting.txt", "greeting", "de", "unsupported file type"),
         (tone(), "x.wav", "no_such_prompt", "de", "no prompt &#x27;no_such_prompt&#x27;"),
         (tone(), "x.wav", "greeting", "xx", "language &#x27;xx&#x27; is not one of"),
+        (tone(), "x.wav", "tier/gold", "de", "no prompt &#x27;tier/gold&#x27;"),
     ]
     for data, filename, prompt_id, lang, reason in cases:
         response = await upload(admin, data, filename, prompt_id, lang)
         assert response.status == 422, filename
         assert reason in await response.text(), reason
     assert sound_path(settings.sounds_dir, "de", "greeting").read_bytes() == before
-    assert load_catalogue(settings.prompts_dir).recording("greeting", "de") is None
+    assert not (settings.state_dir / "recordings").exists()
 
 
 async def test_rebuilding_renders_what_changed(settings, sounds, admin):

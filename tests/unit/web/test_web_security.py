@@ -179,8 +179,8 @@ async def test_secure_cookies_when_asked(console, settings):
         assert response.cookies["winet_session"]["secure"] is True
 
 
-async def test_failed_log_ins_are_throttled_per_user_name(console, anonymous):
-    for _ in range(users.MAX_FAILURES_PER_USER):
+async def test_failed_log_ins_are_throttled_per_user_name_and_address(console, anonymous):
+    for _ in range(users.MAX_FAILURES_PER_PAIR):
         assert (await anonymous.log_in("ada", "guess")).status == 401
     blocked = await anonymous.log_in("ada")  # even the right password is not checked now
     assert blocked.status == 429
@@ -198,12 +198,22 @@ async def test_failed_log_ins_are_throttled_per_client_address(anonymous):
     assert (await anonymous.log_in("dan")).status == 429
 
 
-async def test_a_successful_log_in_restarts_the_user_names_count(console, anonymous):
-    for _ in range(users.MAX_FAILURES_PER_USER - 1):
+async def test_a_distributed_guess_never_locks_out_the_users_own_browser(console, anonymous):
+    assert (await anonymous.log_in("ada")).status == 303  # this browser is now known
+    assert (await anonymous.post("/logout", {})).status == 303
+    for number in range(users.MAX_FAILURES_PER_USER):
+        await users.record_login_failure(console.redis, "ada", f"10.0.2.{number}", console.clock())
+    stranger = await console.client()
+    assert (await stranger.log_in("ada")).status == 429
+    assert (await anonymous.log_in("ada")).status == 303
+
+
+async def test_a_successful_log_in_restarts_the_count_of_its_address(console, anonymous):
+    for _ in range(users.MAX_FAILURES_PER_PAIR - 1):
         await anonymous.log_in("ada", "guess")
     assert (await anonymous.log_in("ada")).status == 303
     other = await console.client()
-    for _ in range(users.MAX_FAILURES_PER_USER - 1):
+    for _ in range(users.MAX_FAILURES_PER_PAIR - 1):
         assert (await other.log_in("ada", "guess")).status == 401
     assert (await other.log_in("ada")).status == 303
 
@@ -290,3 +300,22 @@ async def test_an_error_page_links_back_only_to_this_console(console, admin):
         response = await admin.get("/admin/customers/nobody", headers={"Referer": referer})
         assert response.status == 404
         assert f'<a href="{back}">Back</a>' in (await response.text()).replace("&amp;", "&")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"user=ad\xffa&password=x"),
+        ("application/x-www-form-urlencoded; charset=klingon", b"user=ada"),
+        ("multipart/form-data; boundary=zzz", b"--zzz\r\nbroken"),
+    ],
+)
+async def test_a_log_in_form_that_cannot_be_parsed_is_a_400(anonymous, content_type, body):
+    await anonymous.page("/login")
+    response = await anonymous.post("/login", body, headers={"Content-Type": content_type})
+    assert response.status == 400
+
+
+async def test_a_log_in_body_is_bounded_before_it_is_read(anonymous):
+    response = await anonymous.post("/login", {"password": "x" * 100_000}, csrf=False)
+    assert response.status == 413

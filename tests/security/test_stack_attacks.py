@@ -1,0 +1,100 @@
+"""Attacks from another local user on the machine's Redis, and what Asterisk is allowed to dial.
+
+Redis holds password hashes, session and CSRF tokens, PIN HMACs and every customer: without
+its password nobody may read or write it, and its files and configuration are private.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr.asterisk_config import dialable_endpoints
+from ivr.config import REPO_DIR
+from ivr.stack import asterisk, processes
+from ivr.store.tables import active_tables
+
+pytestmark = pytest.mark.e2e
+
+
+def redis_says(settings, *commands: bytes) -> bytes:
+    """What the stack's Redis answers a client that knows no password."""
+    with socket.create_connection(("127.0.0.1", settings.redis_port), timeout=2) as connection:
+        connection.sendall(b"".join(commands))
+        return connection.recv(4096)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        b"PING\r\n",
+        b"KEYS *\r\n",
+        b"HGETALL winet:web:users\r\n",
+        b"HSET winet:web:users mallory x\r\n",
+        b"CONFIG GET requirepass\r\n",
+    ],
+)
+def test_redis_answers_nothing_without_its_password(stack_settings, command):
+    assert redis_says(stack_settings, command).startswith(b"-NOAUTH")
+
+
+def test_a_wrong_password_is_refused(stack_settings):
+    reply = redis_says(stack_settings, b"AUTH guess\r\n")
+    assert reply.startswith((b"-WRONGPASS", b"-ERR invalid password"))
+
+
+def test_redis_files_are_private_and_its_password_is_not_on_the_command_line(stack_settings):
+    data_dir = stack_settings.state_dir / "redis"
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    files = [path for path in data_dir.rglob("*")]
+    assert any(path.name.endswith(".aof") for path in files), files
+    for path in files:
+        wanted = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+    secret = stack_settings.state_dir / "secrets" / "redis-password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    pid = processes.running_pid(stack_settings, "redis")
+    assert pid is not None, "the stack's Redis is not the launcher's"
+    command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert stack_settings.redis_password.encode() not in command_line
+
+
+def test_dial_strings_name_only_endpoints_the_running_asterisk_has(stack_settings):
+    shown = asterisk.cli(stack_settings, "pjsip show endpoints")
+    running = set(re.findall(r"Endpoint:\s+([^\s/]+)", shown))
+    assert dialable_endpoints() <= running
+    assert "anonymous" not in dialable_endpoints()  # the inbound endpoint is never dialled
+
+
+async def test_the_published_tables_dial_only_known_endpoints(redis):
+    _, bundle = await active_tables(redis)
+    dials = re.findall(r'dial\s*=\s*"([^"]*)"', bundle["rota.toml"] + bundle["destinations.toml"])
+    assert dials and {dial.removeprefix("PJSIP/") for dial in dials} <= dialable_endpoints()
+
+
+@pytest.mark.parametrize(
+    "dial", ["PJSIP/tech-anna&PJSIP/tech-lea", "Local/0900123456@default", ",,U(evil)", "PJSIP/x"]
+)
+def test_tables_check_refuses_dial_strings_asterisk_would_misread(tmp_path, dial):
+    tables = tmp_path / "routing"
+    shutil.copytree(REPO_DIR / "routing", tables)
+    rota = tables / "rota.toml"
+    rota.write_text(rota.read_text().replace('"PJSIP/tech-lea"', f'"{dial}"'))
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr", "tables", "check", str(tables)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_DIR,
+        env={**os.environ},
+    )
+    assert result.returncode == 1
+    assert "rota.toml: technician[2].dial:" in result.stdout
