@@ -38,9 +38,11 @@ async def test_demo_customers_load_on_the_first_set_up_only(redis_client, settin
     assert again.startswith("demo customers: left as they are (first set-up: loaded ")
     kept = await store.get_customer(redis_client, "studio-lugano")
     assert kept.name == "Studio Lugano (renamed)"
-    found = await store.find_by_pin(redis_client, new_pin, pin_key=settings.pin_key)
+    number = kept.numbers[0]
+    found = await store.find_by_pin(redis_client, number, new_pin, pin_key=settings.pin_key)
     assert found.id == "studio-lugano"
-    assert await store.find_by_pin(redis_client, "919191", pin_key=settings.pin_key) is None
+    old = await store.find_by_pin(redis_client, number, "919191", pin_key=settings.pin_key)
+    assert old is None
 
 
 async def test_an_installation_set_up_without_demo_data_never_gets_it(redis_client, settings):
