@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "ivr.prompts.cli",
     "ivr.service",
     "ivr.web.cli",
+    "ivr.commands.requests",
 ]
 
 
