@@ -163,7 +163,7 @@ def _line(request: Request, now: datetime) -> str:
     )
     late = " BREACHED" if request.breached(now) else ""
     who = request.customer_name or request.customer_id or "unknown customer"
-    return f"#{request.id}  {request.state:<12} due {due}{late}  {who}  {request.holder or '-'}"
+    return f"#{request.id}  {request.state:<12} due {due_text}{late}  {who}  {request.holder or '-'}"
 
 
 def _details(data: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ async def schedule(
 async def claim_due(
     redis: Redis, now: datetime, *, lease: timedelta, limit: int = 10
 ) -> list[Claim]:
-    """Claim up to `limit` timers due at `now`, each for `lease`; nobody else gets them meanwhile."""
+    """Claim up to `limit` timers due at `now`, each for `lease`: nobody else gets them then."""
     token = secrets.token_hex(8)
     lease_end = (now + lease).timestamp()
     found = await redis.register_script(_CLAIM)(
