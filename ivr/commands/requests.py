@@ -156,14 +156,12 @@ def _user() -> str:
 
 
 def _line(request: Request, now: datetime) -> str:
-    due = (
-        request.first_reaction_due.isoformat(timespec="minutes")
-        if request.first_reaction_due
-        else "-"
-    )
+    due = request.first_reaction_due
+    due_text = due.isoformat(timespec="minutes") if due else "-"
     late = " BREACHED" if request.breached(now) else ""
     who = request.customer_name or request.customer_id or "unknown customer"
-    return f"#{request.id}  {request.state:<12} due {due_text}{late}  {who}  {request.holder or '-'}"
+    holder = request.holder or "-"
+    return f"#{request.id}  {request.state:<12} due {due_text}{late}  {who}  {holder}"
 
 
 def _details(data: dict[str, Any]) -> str:
