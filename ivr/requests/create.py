@@ -39,10 +39,11 @@ async def open_request(
     if call_id and record is None:
         raise RequestRefused(f"there is no record of call {call_id!r}")
     call = record.summary if record else {}
-    customer_id = customer_id or call.get("customer_id")
     customer = await customers.get_customer(redis, customer_id) if customer_id else None
     if customer_id and customer is None:
         raise RequestRefused(f"there is no customer {customer_id!r}")
+    if customer is None and call.get("customer_id"):  # identified on the call, maybe gone since
+        customer = await customers.get_customer(redis, call["customer_id"])
     decision = decide(tables, customer.contract if customer else None, now)
     number = callback_number or call.get("caller_number") or None
     if number is None and customer is not None and customer.numbers:
@@ -52,8 +53,8 @@ async def open_request(
             summary=summary.strip(),
             source=source,
             created_by=created_by,
-            customer_id=customer.id if customer else None,
-            customer_name=customer.name if customer else None,
+            customer_id=customer.id if customer else call.get("customer_id"),
+            customer_name=customer.name if customer else call.get("customer_name"),
             tier=call.get("tier") or decision.tier,
             call_id=call_id,
             callback_number=number,

@@ -140,7 +140,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def home_of(role: str) -> str:
-    return "/admin" if role == "admin" else "/desk"
+    return {"admin": "/admin", "technician": "/requests/mine"}.get(role, "/desk")
 
 
 async def _session(request: web.Request) -> Session | None:
