@@ -11,13 +11,13 @@ from ivr.config import ConfigError
 # Each module defines `register(subparsers)`, adding its commands with `set_defaults(run=...)`.
 # `run(args)` returns the exit code.
 COMMAND_MODULES = [
-    "ivr.stack.cli",
-    "ivr.routing.cli",
-    "ivr.customers.cli",
-    "ivr.calls.cli",
-    "ivr.prompts.cli",
-    "ivr.service",
-    "ivr.web.cli",
+    "ivr.commands.stack",
+    "ivr.commands.routing",
+    "ivr.commands.customers",
+    "ivr.commands.calls",
+    "ivr.commands.prompts",
+    "ivr.commands.serve",
+    "ivr.commands.web",
     "ivr.commands.requests",
 ]
 

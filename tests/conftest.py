@@ -2,18 +2,22 @@ import pytest
 
 from ivr.config import Settings
 from ivr.stack import processes
-from ivr.stack.cli import COMPONENTS
+from ivr.stack.launcher import COMPONENTS
+from tests.harness.worker import STACK_USERS
 
 pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def stop_what_the_tests_started():
-    """The launcher's processes (Redis, Asterisk) that tests started are stopped at the end;
-    those that ran before the session (`./hotline up`) are left running."""
+    """The launcher's processes (Redis, Asterisk) that this session's tests started are stopped
+    at the end; those that ran before the session (`./hotline up`, or another session on the
+    machine) are left running, and a session that never prepared the stack stops nothing."""
     settings = Settings.from_env()
     running_before = {name for name in COMPONENTS if processes.running_pid(settings, name)}
     yield
+    if not STACK_USERS:
+        return
     for name in reversed(COMPONENTS):
         if name not in running_before:
             processes.stop(settings, name)

@@ -19,7 +19,7 @@ from ivr.requests.create import RequestRefused, open_request
 from ivr.requests.model import INTERVENTIONS, Request, TransitionRefused
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import requests as request_store
-from ivr.store.command import store_command
+from ivr.commands.store_command import store_command
 from ivr.store.tables import active_tables
 
 

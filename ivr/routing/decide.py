@@ -63,6 +63,11 @@ class Decision:
     first_reaction_due: datetime | None
     reasons: tuple[str, ...]
 
+    @property
+    def desk(self) -> Leg:
+        """The 24/7 desk: the last leg of every ladder."""
+        return self.ladder[-1]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "tier": self.tier,

@@ -1,1 +1,1 @@
-"""The steps of the call flow (`ivr/flow.py`), one behaviour per module."""
+"""The steps of the support call (`ivr/flows/hotline.py`), one behaviour per module."""

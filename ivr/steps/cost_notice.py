@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ivr.conversation import Conversation, Prompt
 from ivr.prompts.notice import NoticeFacts, compose_notice
-from ivr.steps.conversation import Conversation
 from ivr.store import customers
 
 CONTINUE, WITHDRAW = "1", "2"
@@ -20,18 +20,12 @@ ANSWER_SECONDS = 6.0  # after the notice, for the key
 
 async def caller_continues(talk: Conversation) -> bool:
     """Play the notice until the caller chooses; True to go on to the desk."""
-    notice = compose_notice(await notice_facts(talk), talk.lang, talk.hotline.catalogue)
-    await talk.record.update(notice_text=notice.text)
-    rounds = talk.hotline.tables.hotline.notice_repeats_before_consent + 1
+    notice = compose_notice(await notice_facts(talk), talk.lang, talk.runtime.catalogue)
+    await talk.record.notice(notice.text)
+    said = Prompt(notice.media, talk.lang, notice.text)
+    rounds = talk.runtime.tables.hotline.notice_repeats_before_consent + 1
     for _ in range(rounds):
-        key = await talk.play(notice.media, text=notice.text, interrupt_keys=CONTINUE + WITHDRAW)
-        if key is None:
-            key = await talk.call.collect_digits(
-                max_digits=1,
-                first_digit_timeout=ANSWER_SECONDS,
-                inter_digit_timeout=ANSWER_SECONDS,
-                terminator="",
-            )
+        key = await talk.choose([said], CONTINUE + WITHDRAW, wait=ANSWER_SECONDS)
         if key in (CONTINUE, WITHDRAW):
             return await _consent(talk, "accepted" if key == CONTINUE else "withdrawn", key)
         if key:
@@ -41,12 +35,12 @@ async def caller_continues(talk: Conversation) -> bool:
 
 async def notice_facts(talk: Conversation) -> NoticeFacts:
     decision = talk.decision
-    tier = talk.hotline.tables.tiers[decision.tier]
+    tier = talk.runtime.tables.tiers[decision.tier]
     terms = decision.notice_terms
-    customer = talk.caller.customer
+    customer = talk.customer
     per_month = customer.contract.free_units_per_month or terms.free_service_units_per_month
-    now = talk.hotline.now()
-    used = await customers.units_used(talk.hotline.redis, customer.id, now.year, now.month)
+    now = talk.runtime.now()
+    used = await customers.units_used(talk.runtime.redis, customer.id, now.year, now.month)
     return NoticeFacts(
         tier_id=tier.id,
         tier_name=tier.name,
@@ -61,8 +55,7 @@ async def notice_facts(talk: Conversation) -> NoticeFacts:
 
 
 async def _consent(talk: Conversation, answer: str, key: str | None) -> bool:
-    at = talk.hotline.now()
+    at = talk.runtime.now()
     talk.consent = answer if key is None else f"{answer}; at={at.isoformat(timespec='seconds')}"
-    await talk.record.update(consent=answer, consent_key=key, consent_at=at)
-    await talk.record.event("consent", answer=answer, key=key)
+    await talk.record.consented(answer, key, at)
     return answer != "withdrawn"

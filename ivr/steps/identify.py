@@ -8,8 +8,8 @@ share one such limit: a brute force hidden behind a withheld number cannot try m
 
 from __future__ import annotations
 
+from ivr.conversation import Caller, Conversation
 from ivr.customers.numbers import caller_number
-from ivr.steps.conversation import Caller, Conversation
 from ivr.store import customers, pins
 
 WITHHELD = "withheld"
@@ -17,25 +17,25 @@ WITHHELD = "withheld"
 
 async def identify(talk: Conversation) -> Caller:
     number = caller_number(talk.call.caller_number)
-    candidates = await customers.find_by_number(talk.hotline.redis, number) if number else []
+    candidates = await customers.find_by_number(talk.runtime.redis, number) if number else []
     if len(candidates) == 1 and not candidates[0].pin_required:
         caller = Caller(number, candidates[0], "caller_id")
     else:
         why = _why_pin(number, candidates)
-        await talk.record.event("pin_needed", reason=why)
+        await talk.record.pin_needed(why)
         caller = await identify_by_pin(talk, number)
     await _note(talk, caller)
     return caller
 
 
 async def identify_by_pin(talk: Conversation, number: str | None) -> Caller:
-    hotline = talk.hotline
+    runtime = talk.runtime
     limit_key = number or WITHHELD
-    if await pins.pin_attempts_blocked(hotline.redis, limit_key, hotline.now()):
-        await talk.record.event("pin_blocked", number=limit_key)
+    if await pins.pin_attempts_blocked(runtime.redis, limit_key, runtime.now()):
+        await talk.record.pin_blocked(limit_key)
         await talk.say("pin_locked")
         return Caller(number, None, "no")
-    rules = hotline.tables.hotline
+    rules = runtime.tables.hotline
     for attempt in range(1, rules.pin_attempts + 1):
         pin = await talk.ask(
             "pin_request",
@@ -45,14 +45,13 @@ async def identify_by_pin(talk: Conversation, number: str | None) -> Caller:
         )
         customer = None
         if len(pin) == rules.pin_length:
-            customer = await customers.find_by_pin(hotline.redis, pin, pin_key=hotline.pin_key)
-        # the record keeps how many keys were typed, never the keys
-        await talk.record.event("pin_attempt", attempt=attempt, keys=len(pin), ok=bool(customer))
+            customer = await customers.find_by_pin(runtime.redis, pin, pin_key=runtime.pin_key)
+        await talk.record.pin_attempt(attempt, keys=len(pin), ok=bool(customer))
         if customer:
             return Caller(number, customer, "pin")
         if attempt < rules.pin_attempts:
             await talk.say("pin_wrong" if pin else "no_input")
-    await pins.record_failed_pin_call(hotline.redis, limit_key, hotline.now())
+    await pins.record_failed_pin_call(runtime.redis, limit_key, runtime.now())
     await talk.say("identified_unknown")
     return Caller(number, None, "no")
 
@@ -70,15 +69,12 @@ def _why_pin(number: str | None, candidates: list) -> str:
 async def _note(talk: Conversation, caller: Caller) -> None:
     talk.caller = caller
     customer = caller.customer
-    known = customer and customer.language in talk.hotline.tables.hotline.languages
+    known = customer and customer.language in talk.runtime.tables.hotline.languages
     if known and not talk.language_chosen:
         talk.lang = customer.language
-    await talk.record.update(
-        identified=caller.identified_by,
-        customer_id=customer.id if customer else None,
-        customer_name=customer.name if customer else None,
-        language=talk.lang,
-    )
-    await talk.record.event(
-        "identified", by=caller.identified_by, customer_id=customer.id if customer else None
+    await talk.record.identified(
+        caller.identified_by,
+        customer.id if customer else None,
+        customer.name if customer else None,
+        talk.lang,
     )

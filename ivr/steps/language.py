@@ -7,32 +7,19 @@ the call, over the language stored for the customer; no choice keeps the hotline
 
 from __future__ import annotations
 
+from ivr.conversation import Conversation
 from ivr.prompts.catalogue import LANGUAGE_MENU_DIGITS
-from ivr.prompts.installed import media_uri
-from ivr.steps.conversation import Conversation
 
 ANSWER_SECONDS = 4.0  # after the last offer, for the key
 
 
 async def choose_language(talk: Conversation) -> None:
-    languages = talk.hotline.tables.hotline.languages
+    languages = talk.runtime.tables.hotline.languages
     by_key = {LANGUAGE_MENU_DIGITS[lang]: lang for lang in languages}
-    keys = "".join(by_key)
-    await talk.record.event("prompt", ids=["language_menu"], lang=",".join(languages))
-    key = None
-    for lang in languages:
-        key = await talk.call.play(media_uri("language_menu"), lang=lang, interrupt_keys=keys)
-        if key:
-            break
-    if key is None:
-        key = await talk.call.collect_digits(
-            max_digits=1,
-            first_digit_timeout=ANSWER_SECONDS,
-            inter_digit_timeout=ANSWER_SECONDS,
-            terminator="",
-        )
-    if key in by_key:
-        talk.lang = by_key[key]
+    offers = [talk.prompt("language_menu", lang=lang) for lang in languages]
+    key = await talk.choose(offers, "".join(by_key), wait=ANSWER_SECONDS)
+    chosen = by_key.get(key)
+    if chosen:
+        talk.lang = chosen
         talk.language_chosen = True
-        await talk.record.update(language=talk.lang)
-    await talk.record.event("language", chosen=by_key.get(key), key=key or None)
+    await talk.record.language_chosen(chosen, key)

@@ -22,8 +22,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ivr.calls.summary import unknown_fields
 from ivr.store import key
-from ivr.store.channels import Subscription
+from ivr.store.pubsub import Subscription
 
 CHANNEL = key("calls")
 BY_START = key("calls", "by-start")
@@ -174,6 +175,9 @@ async def _write(
     start: datetime | None = None,
     retention: timedelta = RETENTION,
 ) -> None:
+    unknown = unknown_fields(set(fields) - {"call_id"})
+    if unknown:
+        raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")
     start_score = start.timestamp() if start else None
     args: list[Any] = [
         call_id,

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ivr.store import key
-from ivr.store.channels import Subscription
+from ivr.store.pubsub import Subscription
 
 CHANNEL = key("tables")
 LAST_VERSION = key("tables", "last-version")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ivr.calls.cli import SUMMARY_ORDER
+from ivr.calls.summary import SUMMARY_ORDER
 from ivr.store.calls import get_call, list_calls
 from ivr.web.console import console_of
 from ivr.web.formatting import caller, instant, stamp

@@ -1,6 +1,6 @@
 """The console as an aiohttp application: routes, middlewares, start and stop.
 
-`create_app(settings, redis, clock)` builds it; `ivr web serve` (`ivr.web.cli`) serves it.
+`create_app(settings, redis, clock)` builds it; `ivr web serve` (`ivr.web.serve`) serves it.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from ivr.clock import Clock
 from ivr.store.calls import CallChange, get_call, list_calls, subscribe_calls
-from ivr.store.channels import stop_follower
+from ivr.store.pubsub import stop_follower
 from ivr.web.desk_cards import DeskCard, desk_card, is_desk_call
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """What a desk agent sees of one call: the facts from its record and a suggested script.
 
-Pure: a call record's summary and events in, a DeskCard out. The facts come from the fields
-and events the call flow writes (`ivr/flow.py`, `ivr/steps/`); the technician on standby and
-the contract's status come from the `decision` event.
+Pure: a call record's summary and events in, a DeskCard out. The facts come from the summary
+(`ivr.calls.summary.CallSummary`) and the events the call flow writes; the technician on
+standby and the contract's status come from the `decision` event.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ivr.calls.summary import CallSummary
 from ivr.routing.explain import CONTRACT_TROUBLE
 from ivr.web.formatting import caller, day_time, instant, weekday_time
 
@@ -101,41 +102,42 @@ def desk_card(
     decision = _decision(events)
     technicians = _technicians(events, decision)
     standby = decision.get("standby")
+    stored = CallSummary.from_stored(summary)
     card = DeskCard(
-        call_id=summary["call_id"],
-        started_at=instant(summary.get("started_at"), zone),
-        ended=bool(summary.get("ended_at")),
-        caller_number=caller(summary.get("caller_number")),
-        caller_name=summary.get("caller_name") or None,
-        customer_id=summary.get("customer_id"),
-        customer_name=summary.get("customer_name"),
-        tier=summary.get("tier"),
-        tier_name=summary.get("tier_name"),
-        covered=summary.get("covered"),
-        identified=IDENTIFIED.get(summary.get("identified") or "", "not yet"),
-        notice_heard=bool(summary.get("notice_text")),
-        notice_text=summary.get("notice_text"),
-        consent=summary.get("consent"),
-        consent_key=summary.get("consent_key"),
-        consent_at=instant(summary.get("consent_at"), zone),
+        call_id=stored.call_id,
+        started_at=instant(stored.started_at, zone),
+        ended=stored.ended,
+        caller_number=caller(stored.caller_number),
+        caller_name=stored.caller_name or None,
+        customer_id=stored.customer_id,
+        customer_name=stored.customer_name,
+        tier=stored.tier,
+        tier_name=stored.tier_name,
+        covered=stored.covered,
+        identified=IDENTIFIED.get(stored.identified or "", "not yet"),
+        notice_heard=bool(stored.notice_text),
+        notice_text=stored.notice_text,
+        consent=stored.consent,
+        consent_key=stored.consent_key,
+        consent_at=instant(stored.consent_at, zone),
         technicians=technicians,
-        first_reaction_due=instant(summary.get("first_reaction_due"), zone),
+        first_reaction_due=instant(stored.first_reaction_due, zone),
         first_reaction=decision.get("first_reaction"),
         standby=Standby(standby["id"], standby["name"]) if standby else None,
-        status=_status(summary),
-        desk_outcome=summary.get("desk_outcome"),
-        desk_note=summary.get("desk_note"),
-        desk_agent=summary.get("desk_agent"),
-        callback_request=summary.get("callback_request"),
+        status=_status(stored),
+        desk_outcome=stored.desk_outcome,
+        desk_note=stored.desk_note,
+        desk_agent=stored.desk_agent,
+        callback_request=stored.callback_request,
         script="",
     )
     at = instant(decision.get("at"), zone) or card.started_at
-    return replace(card, script=suggested_script(card, summary, decision, at))
+    return replace(card, script=suggested_script(card, stored.outcome, decision, at))
 
 
 def suggested_script(
     card: DeskCard,
-    summary: Mapping[str, Any],
+    outcome: str | None,
     decision: Mapping[str, Any],
     at: datetime | None,
 ) -> str:
@@ -143,7 +145,6 @@ def suggested_script(
     not cover Saturday 22:14; the caller accepted the cost notice at 22:14. Check
     identification, note the problem, and forward it to the technician on standby (Marco
     Bernasconi), first reaction due Mon 30 Nov 13:00."."""
-    outcome = summary.get("outcome")
     if card.consent == "withdrawn":
         when = f" at {card.consent_at:%H:%M}" if card.consent_at else ""
         return f"The caller withdrew after the cost notice{when}: nothing to do."
@@ -232,9 +233,8 @@ def _technicians(
     return tuple(TechnicianTry(i, names.get(i, i), r) for i, r in results.items())
 
 
-def _status(summary: Mapping[str, Any]) -> str:
-    outcome = summary.get("outcome")
-    if summary.get("ended_at"):
+def _status(summary: CallSummary) -> str:
+    if summary.ended:
         return {
             "desk": "ended after talking to the desk",
             "withdrawn": "ended: the caller withdrew",
@@ -242,5 +242,5 @@ def _status(summary: Mapping[str, Any]) -> str:
             "abandoned": "ended: the caller hung up",
             "technician": "ended after talking to a technician",
             "desk_fallback": "ended (sent to the desk by the dialplan)",
-        }.get(outcome, f"ended ({outcome})")
-    return DESK_STATUS.get(summary.get("desk_status") or "", "in the hotline")
+        }.get(summary.outcome, f"ended ({summary.outcome})")
+    return DESK_STATUS.get(summary.desk_status or "", "in the hotline")

@@ -25,7 +25,7 @@ from ivr.ari.app import abandon
 from ivr.ari.client import in_stasis_app
 from ivr.config import REPO_DIR, Settings
 from ivr.stack import asterisk
-from ivr.stack.cli import start_components
+from ivr.stack.launcher import start_components
 from tests.harness.proxy import CuttableProxy
 
 pytestmark = pytest.mark.e2e

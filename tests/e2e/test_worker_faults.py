@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ivr.stack import asterisk
-from ivr.stack.cli import start_components
+from ivr.stack.launcher import start_components
 from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
 from tests.harness.proxy import CuttableProxy
 from tests.harness.worker import Worker, app_registered

@@ -15,7 +15,7 @@ from pathlib import Path
 from ivr import store
 from ivr.config import REPO_DIR, Settings
 from ivr.stack import asterisk, processes
-from ivr.stack.cli import start_components
+from ivr.stack.launcher import start_components
 from ivr.stack.setup import prepare_data
 
 START_SECONDS = 30.0
@@ -85,6 +85,10 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+STACK_USERS: list[Settings] = []
+"""The stacks this process prepared: only a test session that used the stack stops it."""
+
+
 def prepare_stack(redis_db: int) -> Settings:
     """Settings on a Redis database of its own, with Asterisk and Redis up (started when
     needed), the launcher's own worker stopped (the tests' takes the calls), the database
@@ -93,6 +97,7 @@ def prepare_stack(redis_db: int) -> Settings:
     base = Settings.from_env()
     server = base.redis_url.rsplit("/", 1)[0] if base.redis_url.count("/") > 2 else base.redis_url
     settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}")
+    STACK_USERS.append(settings)
     start_components(settings, ("redis", "asterisk"))
     if processes.stop(settings, "worker"):
         print("\nstopped the hotline's IVR worker; `./hotline up` starts it again")

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from ivr.prompts import cli
+from ivr.commands import prompts as cli
 from ivr.prompts.installed import sound_path
 
 

@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from ivr.cli import main
+from ivr.commands.customers import known_tiers
 from ivr.config import REPO_DIR, Settings
-from ivr.customers.cli import known_tiers
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.store import calls, connect
 from ivr.store.customers import find_by_pin

@@ -1,4 +1,4 @@
-"""Call records as the call flow writes them (`ivr/flow.py`, `ivr/steps/`), for the console's tests.
+"""Call records written by the worker's own recorder (`ivr.calls.record`), for the console's tests.
 
 The decision is the routing core's own, for the repository's tables.
 """
@@ -10,9 +10,9 @@ from functools import cache
 
 from redis.asyncio import Redis
 
+from ivr.calls.record import CallRecorder
 from ivr.config import REPO_DIR
-from ivr.routing import Contract, Tables, decide, explain, load_tables
-from ivr.store import calls
+from ivr.routing import Contract, Tables, decide, load_tables
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 
@@ -20,6 +20,11 @@ SCRIPT_NAME = "<script>alert(1)</script>"
 @cache
 def default_tables() -> Tables:
     return load_tables(REPO_DIR / "routing")
+
+
+def recorder(redis: Redis, call_id: str, at: datetime) -> CallRecorder:
+    """The worker's own recorder, with its clock standing at `at`."""
+    return CallRecorder(redis, call_id, lambda: at)
 
 
 async def record_notice_call(
@@ -36,60 +41,27 @@ async def record_notice_call(
 ) -> None:
     """A call outside the tier's covered time: identified, decided, the notice, the consent
     (None: still listening), handed to the desk."""
-    await calls.start_call(redis, call_id, caller_number, start, caller_name=caller_name)
+    await recorder(redis, call_id, start).started(caller_number, caller_name, "de")
     customer_id, customer_name = customer if customer else (None, None)
-    await calls.update_call(
-        redis,
-        call_id,
-        identified=identified if customer else "no",
-        customer_id=customer_id,
-        customer_name=customer_name,
-        language="de",
-    )
     at = start + timedelta(seconds=5)
+    record = recorder(redis, call_id, at)
+    await record.identified(identified if customer else "no", customer_id, customer_name, "de")
     decision = decide(default_tables(), Contract(tier) if customer else None, at)
-    await calls.update_call(
-        redis,
-        call_id,
-        tier=decision.tier,
-        tier_name=decision.tier_name,
-        covered=decision.covered,
-        destination=decision.destination,
-        first_reaction_due=decision.first_reaction_due,
-        tables_version=decision.tables_version,
-        explanation=explain(decision),
-    )
-    await calls.add_event(redis, call_id, "decision", at, decision=decision.to_json())
+    await record.decided(decision)
     if decision.notice:
-        await calls.update_call(
-            redis, call_id, notice_text="Ihr Vertrag deckt diese Zeit nicht ab."
-        )
+        await record.notice("Ihr Vertrag deckt diese Zeit nicht ab.")
     if consent is not None:
         consent_at = start + timedelta(seconds=30)
         key = {"accepted": "1", "withdrawn": "2"}.get(consent)
-        await calls.update_call(
-            redis, call_id, consent=consent, consent_key=key, consent_at=consent_at
-        )
-        await calls.add_event(redis, call_id, "consent", consent_at, answer=consent, key=key)
+        await recorder(redis, call_id, consent_at).consented(consent, key, consent_at)
         if consent != "withdrawn":
-            await calls.update_call(redis, call_id, destination="desk", desk_status="ringing")
+            await record.desk("ringing")
 
 
 async def record_covered_call(redis: Redis, call_id: str, start: datetime) -> None:
     """A premium call inside its window that a technician took: not a desk call."""
-    await calls.start_call(redis, call_id, "+41447654321", start, caller_name="Bank")
-    decision = decide(default_tables(), Contract("premium"), start)
-    await calls.update_call(
-        redis,
-        call_id,
-        identified="caller_id",
-        customer_id="bank",
-        customer_name="Bank AG",
-        tier=decision.tier,
-        covered=True,
-        destination="technician",
-    )
-    await calls.add_event(redis, call_id, "decision", start, decision=decision.to_json())
-    await calls.add_event(
-        redis, call_id, "leg", start, role="technician", id="marco", result="accepted"
-    )
+    record = recorder(redis, call_id, start)
+    await record.started("+41447654321", "Bank", "de")
+    await record.identified("caller_id", "bank", "Bank AG", "de")
+    await record.decided(decide(default_tables(), Contract("premium"), start))
+    await record.leg("technician", "marco", "accepted")

@@ -37,7 +37,7 @@ async def test_a_calls_timeline(console, admin):
     await record_notice_call(console.redis, "c1", NOW)
     page = await admin.page("/admin/calls/c1")
     kinds = re.findall(r'<td class="num">[^<]*</td><td>(\w+)</td>', page)
-    assert kinds == ["started", "decision", "consent"]
+    assert kinds == ["started", "identified", "decision", "consent"]
     assert "+30.0 s" in page
     assert "2026-11-28 22:14:00" in page  # local time in Zurich
     assert (await admin.get("/admin/calls/nope")).status == 404

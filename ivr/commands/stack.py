@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import re
 import sys
 
 from ivr.config import Settings
-from ivr.customers.demo import DEMO_CUSTOMERS_CSV
-from ivr.customers.numbers import caller_number
-from ivr.stack import asterisk, processes, redis, web, worker
+from ivr.stack import asterisk, processes, redis, web
+from ivr.stack.launcher import COMPONENTS, how_to_call, start_components
 from ivr.stack.processes import LaunchError
 from ivr.stack.setup import prepare_data
-
-COMPONENTS = ("redis", "asterisk", "worker", "web")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,45 +52,6 @@ def run_up(args: argparse.Namespace) -> int:
     if status == 0 and "worker" in args.only:
         print(how_to_call(settings))
     return status
-
-
-def start_components(settings: Settings, components: tuple[str, ...]) -> None:
-    if "redis" in components:
-        redis.start(settings)
-    if "asterisk" in components:
-        asterisk.start(settings, asterisk.prepare(settings))
-        asterisk.wait_ready(settings)
-    if "worker" in components:
-        for line in prepare_data(settings):
-            print(line)
-        worker.start(settings)
-    if "web" in components:
-        web.start(settings)
-
-
-def how_to_call(settings: Settings) -> str:
-    support = f"sip:{settings.support_number}@{settings.sip_host}:{settings.sip_port}"
-    lines = [
-        "",
-        f"The hotline answers {support}",
-        "  Call from a SIP phone on this machine; the caller ID is the From header's user.",
-        f"  Demo customers ({DEMO_CUSTOMERS_CSV.name}); a withheld number is asked for the PIN:",
-    ]
-    with DEMO_CUSTOMERS_CSV.open(newline="") as rows:
-        for row in csv.DictReader(rows):
-            number = caller_number(re.split(r"[;|]", row["numbers"])[0])
-            about = f"{row['name']} ({row['tier']}, {row['language']})"
-            lines.append(f"    {number:14} PIN {row['pin']}  {about}")
-    lines += [
-        "  Asterisk dials technicians and the xy AG desk (asterisk-config/pjsip.conf):",
-        "    tech-anna 127.0.0.1:5071, tech-marco :5072, tech-lea :5073, xy-desk :5074",
-        f"  Scripted call:   sipp -sn uac -s {settings.support_number} 127.0.0.1:5060 -m 1",
-        f"  Web console:     {web.url(settings)} (desk view and admin console; the first",
-        f"                   users' passwords are in {settings.state_dir / 'secrets'})",
-        "  Calls so far:    .venv/bin/ivr calls list",
-        "  Stop it all:     ./hotline down",
-    ]
-    return "\n".join(lines)
 
 
 def run_setup(args: argparse.Namespace) -> int:

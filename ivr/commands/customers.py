@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from ivr.clock import clock_from_env
+from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.customers.csv_import import ImportReport, RowError, import_customers, parse_customers_csv
 from ivr.customers.model import FIELDS, Customer, customer_to_dict
 from ivr.customers.numbers import display_number
 from ivr.routing import TablesError, load_tables
-from ivr.store.command import store_command
 from ivr.store.customers import (
     UnknownCustomer,
     get_customer,

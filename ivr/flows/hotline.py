@@ -15,14 +15,14 @@ from __future__ import annotations
 import logging
 
 from ivr.ari.call import Call, CallerHungUp
-from ivr.hotline import Hotline
-from ivr.record import CallLog
-from ivr.routing import decide, explain
+from ivr.calls.record import CallRecorder
+from ivr.conversation import Conversation
+from ivr.routing import decide
 from ivr.steps.connect import connect_to_technician, hand_to_desk
-from ivr.steps.conversation import Conversation
 from ivr.steps.cost_notice import caller_continues
 from ivr.steps.identify import identify
 from ivr.steps.language import choose_language
+from ivr.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +31,14 @@ log = logging.getLogger(__name__)
 DESK_FALLBACK = ("hand-to-desk", "s", 1)
 
 
-async def handle_call(call: Call, hotline: Hotline) -> None:
-    talk = conversation(call, hotline)
+async def handle_call(call: Call, runtime: Runtime) -> None:
+    talk = conversation(call, runtime)
     try:
-        await call.answer()
-        await talk.record.start(
-            call.caller_number, caller_name=call.caller_name, language=talk.lang
-        )
+        await talk.answer()
+        await talk.record.started(call.caller_number, call.caller_name, talk.lang)
         await talk.say("greeting")
-        await talk.record.update(first_prompt_ms=_milliseconds(call.first_prompt_delay))
-        if hotline.tables.hotline.language_menu:
+        await talk.record.first_prompt(call.first_prompt_delay)
+        if runtime.tables.hotline.language_menu:
             await choose_language(talk)
         await identify(talk)
         await decide_route(talk)
@@ -55,34 +53,23 @@ async def handle_call(call: Call, hotline: Hotline) -> None:
         talk.hangup_side = talk.hangup_side or "caller"
     except Exception as error:
         log.exception("call %s: internal error, sending the caller to the desk", call.channel_id)
-        await talk.record.event("error", error=f"{type(error).__name__}: {error}")
+        await talk.record.error(f"{type(error).__name__}: {error}")
         await send_to_desk_by_dialplan(talk)
     finally:
-        await talk.record.finish(talk.outcome, talk.hangup_side, call.hangup_cause)
+        await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 
 async def decide_route(talk: Conversation) -> None:
-    customer = talk.caller.customer
+    customer = talk.customer
     contract = customer.contract if customer else None
-    decision = decide(talk.hotline.tables, contract, talk.hotline.now())
-    talk.decision = decision
-    await talk.record.update(
-        tier=decision.tier,
-        tier_name=decision.tier_name,
-        covered=decision.covered,
-        destination=decision.destination,
-        first_reaction_due=decision.first_reaction_due,
-        tables_version=decision.tables_version,
-        explanation=explain(decision),
-    )
-    await talk.record.event("decision", decision=decision.to_json())
+    talk.decision = decide(talk.runtime.tables, contract, talk.runtime.now())
+    await talk.record.decided(talk.decision)
 
 
 async def withdraw(talk: Conversation) -> None:
     talk.outcome = "withdrawn"
     await talk.say("withdrawn")
-    talk.hangup_side = "hotline"
-    await talk.call.hangup()
+    await talk.hang_up()
 
 
 async def send_to_desk_by_dialplan(talk: Conversation) -> None:
@@ -94,26 +81,19 @@ async def send_to_desk_by_dialplan(talk: Conversation) -> None:
         return
     talk.outcome = "desk_fallback"
     try:
-        for name, value in talk.context_headers().items():
-            variable = "__WINET_" + name.removeprefix("X-Winet-").upper()
-            await talk.call.set_variable(variable, value)
-        await talk.call.continue_in_dialplan(*DESK_FALLBACK)
+        await talk.leave_for_dialplan(*DESK_FALLBACK)
     except Exception:
         log.exception("call %s: could not even send it to the desk", talk.call.channel_id)
 
 
-async def rescue_orphan(call: Call, hotline: Hotline) -> None:
+async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash)."""
-    talk = conversation(call, hotline)
-    await talk.record.event("orphan", detail="found unhandled after a reconnect")
+    talk = conversation(call, runtime)
+    await talk.record.orphan("found unhandled after a reconnect")
     await send_to_desk_by_dialplan(talk)
 
 
-def conversation(call: Call, hotline: Hotline) -> Conversation:
+def conversation(call: Call, runtime: Runtime) -> Conversation:
     """A new call's conversation: the hotline's language until the caller is known."""
-    record = CallLog(hotline.redis, call.channel_id, hotline.now)
-    return Conversation(call, hotline, record, hotline.tables.hotline.default_language)
-
-
-def _milliseconds(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
+    record = CallRecorder(runtime.redis, call.channel_id, runtime.now)
+    return Conversation(call, runtime, record, runtime.tables.hotline.default_language)

@@ -7,24 +7,18 @@ import asyncio
 import getpass
 import logging
 import os
-import signal
 import sys
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from ivr import store
-from ivr.clock import Clock, clock_from_env
+from ivr.clock import clock_from_env
+from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.routing import TablesError, load_tables
 from ivr.store import users
-from ivr.store.command import store_command
 from ivr.web.accounts import check_password, check_user_name, hash_password
-from ivr.web.app import create_app
-
-log = logging.getLogger("ivr.web")
+from ivr.web.serve import serve
 
 DEFAULT_ZONE = ZoneInfo("Europe/Zurich")
 
@@ -89,31 +83,6 @@ def run_serve(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-async def serve(settings: Settings, clock: Clock, *, secure_cookies: bool) -> None:
-    """Serve until SIGTERM or SIGINT; open pages and live views are closed on the way out."""
-    redis = store.connect(settings)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as error:
-        log.error(
-            "Redis at %s does not answer (%s): pages fail until it does", settings.redis_url, error
-        )
-    runner = web.AppRunner(create_app(settings, redis, clock, secure_cookies=secure_cookies))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
-        log.info("console on http://%s:%d/", settings.web_host, settings.web_port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-        log.info("stopping")
-    finally:
-        await runner.cleanup()
-        await redis.aclose()
 
 
 def run_add(args: argparse.Namespace) -> int:

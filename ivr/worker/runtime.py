@@ -1,4 +1,5 @@
-"""What one worker knows while it runs: its settings, Redis, the clock and the live tables.
+"""The worker's runtime: what one worker process knows while it runs (its settings, Redis, the
+clock, the prompt catalogue and the live routing tables).
 
 The routing tables are parsed once and replaced as a whole when an admin publishes a new
 version (a Redis notification), never re-read per call.
@@ -19,7 +20,7 @@ from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import tables as table_versions
-from ivr.store.channels import stop_follower
+from ivr.store.pubsub import stop_follower
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ RESUBSCRIBE_SECONDS = 2.0
 
 
 @dataclass
-class Hotline:
+class Runtime:
     settings: Settings
     redis: Redis
     clock: Clock

@@ -11,28 +11,14 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from ivr.calls.summary import SUMMARY_ORDER
 from ivr.clock import parse_instant
+from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.customers.numbers import display_number
 from ivr.store.calls import CallRecord, get_call, list_calls
-from ivr.store.command import store_command
 
 ZONE = ZoneInfo("Europe/Zurich")
-# Summary fields in reading order; any others follow alphabetically.
-SUMMARY_ORDER = (
-    "call_id",
-    "caller_number",
-    "started_at",
-    "ended_at",
-    "duration_seconds",
-    "customer_id",
-    "tier",
-    "identified",
-    "covered",
-    "outcome",
-    "hangup_side",
-    "hangup_cause",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

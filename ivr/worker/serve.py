@@ -1,4 +1,4 @@
-"""`ivr serve`: the IVR worker. It connects to ARI and runs the call flow for every call.
+"""The IVR worker process (`ivr serve`): it connects to ARI and runs the call flow for every call.
 
 It refuses to start on a broken prompt catalogue or broken routing tables (a caller must
 never hear a missing prompt), and otherwise keeps running through faults: Redis down (calls
@@ -7,12 +7,10 @@ go to the desk), ARI down (it reconnects; meanwhile the dialplan sends calls to 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
 import signal
-import sys
 
 from redis.exceptions import RedisError
 
@@ -21,13 +19,13 @@ from ivr.ari.app import StasisApp
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
 from ivr.config import Settings
-from ivr.flow import handle_call, rescue_orphan
-from ivr.hotline import Hotline, repository_tables
+from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
+from ivr.worker.runtime import Runtime, repository_tables
 
-log = logging.getLogger("ivr.service")
+log = logging.getLogger("ivr.worker")
 
 DRAIN_SECONDS = 30.0  # calls in progress may finish this long after a stop is asked
 
@@ -36,30 +34,12 @@ class StartupError(Exception):
     """The worker must not take calls; the message says what to fix."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    serve = subparsers.add_parser("serve", help="run the IVR worker (the Stasis application)")
-    serve.set_defaults(run=run_serve)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=os.environ.get("IVR_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        asyncio.run(serve(Settings.from_env()))
-    except StartupError as error:
-        print(f"ivr serve: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
 async def serve(settings: Settings) -> None:
-    hotline = await start_hotline(settings)
+    runtime = await start_runtime(settings)
     app = StasisApp(
         AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app),
-        lambda call: handle_call(call, hotline),
-        on_orphan=lambda call: rescue_orphan(call, hotline),
+        lambda call: handle_call(call, runtime),
+        on_orphan=lambda call: rescue_orphan(call, runtime),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,11 +50,11 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("stopping: %d call(s) in progress may finish", app.active_calls)
     await app.stop(drain_timeout=DRAIN_SECONDS)
-    await hotline.stop_watching()
-    await hotline.redis.aclose()
+    await runtime.stop_watching()
+    await runtime.redis.aclose()
 
 
-async def start_hotline(settings: Settings) -> Hotline:
+async def start_runtime(settings: Settings) -> Runtime:
     try:
         tables = repository_tables(settings)
     except TablesError as error:
@@ -84,7 +64,7 @@ async def start_hotline(settings: Settings) -> Hotline:
     problems = await asyncio.to_thread(check_catalogue, settings, tables.tier_names)
     if problems:
         raise StartupError("the prompt catalogue is not usable:\n  " + "\n  ".join(problems))
-    hotline = Hotline(
+    runtime = Runtime(
         settings=settings,
         redis=store.connect(settings),
         clock=clock_from_env(os.environ, tables.zone),
@@ -93,12 +73,12 @@ async def start_hotline(settings: Settings) -> Hotline:
         pin_key=settings.pin_key,
     )
     try:
-        await hotline.redis.ping()  # opens the first connection before the first call
-        await hotline.load_published_tables()
+        await runtime.redis.ping()  # opens the first connection before the first call
+        await runtime.load_published_tables()
     except (RedisError, OSError) as error:
         log.error("Redis does not answer (%s): calls go to the desk until it does", error)
-    hotline.watch_tables()
-    return hotline
+    runtime.watch_tables()
+    return runtime
 
 
 async def connect(app: StasisApp) -> None:

@@ -1,0 +1,136 @@
+"""The record of one call as the worker writes it: one method for each thing that happens.
+
+Fields and events are those of `ivr.calls.summary`. Writing the record must never cost the
+caller their call: when Redis fails, the recorder logs the failure once, stops writing for
+this call, and the call goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ivr.calls.summary import unknown_fields
+from ivr.clock import Clock
+from ivr.routing import Decision, explain
+from ivr.store import calls
+
+log = logging.getLogger(__name__)
+
+
+class CallRecorder:
+    def __init__(self, redis: Redis, call_id: str, clock: Clock) -> None:
+        self.call_id = call_id
+        self._redis = redis
+        self._clock = clock
+        self._writing = True
+
+    async def started(self, caller_number: str, caller_name: str, language: str) -> None:
+        await self._write(
+            calls.start_call,
+            self.call_id,
+            caller_number,
+            self._clock(),
+            caller_name=caller_name,
+            language=language,
+        )
+
+    async def first_prompt(self, delay_seconds: float | None) -> None:
+        ms = None if delay_seconds is None else round(delay_seconds * 1000, 1)
+        await self._update(first_prompt_ms=ms)
+
+    async def prompt(self, ids: list[str], lang: str, text: str | None = None) -> None:
+        said = {"text": text} if text else {}
+        await self._event("prompt", ids=ids, lang=lang, **said)
+
+    async def language_chosen(self, lang: str | None, key: str | None) -> None:
+        if lang:
+            await self._update(language=lang)
+        await self._event("language", chosen=lang, key=key)
+
+    async def pin_needed(self, reason: str) -> None:
+        await self._event("pin_needed", reason=reason)
+
+    async def pin_blocked(self, number: str) -> None:
+        await self._event("pin_blocked", number=number)
+
+    async def pin_attempt(self, attempt: int, keys: int, ok: bool) -> None:
+        """How many keys were typed, never which."""
+        await self._event("pin_attempt", attempt=attempt, keys=keys, ok=ok)
+
+    async def identified(
+        self, by: str, customer_id: str | None, customer_name: str | None, language: str
+    ) -> None:
+        await self._update(
+            identified=by, customer_id=customer_id, customer_name=customer_name, language=language
+        )
+        await self._event("identified", by=by, customer_id=customer_id)
+
+    async def decided(self, decision: Decision) -> None:
+        await self._update(
+            tier=decision.tier,
+            tier_name=decision.tier_name,
+            covered=decision.covered,
+            destination=decision.destination,
+            first_reaction_due=decision.first_reaction_due,
+            tables_version=decision.tables_version,
+            explanation=explain(decision),
+        )
+        await self._event("decision", decision=decision.to_json())
+
+    async def notice(self, text: str) -> None:
+        await self._update(notice_text=text)
+
+    async def consented(self, answer: str, key: str | None, at: datetime) -> None:
+        await self._update(consent=answer, consent_key=key, consent_at=at)
+        await self._event("consent", answer=answer, key=key)
+
+    async def leg(self, role: str, leg_id: str, result: str, **detail: Any) -> None:
+        await self._event("leg", role=role, id=leg_id, result=result, **detail)
+
+    async def desk(self, status: str) -> None:
+        """ringing, connected or unreachable; the call is the desk's from now on."""
+        fields = {"desk_status": status}
+        if status == "ringing":
+            fields["destination"] = "desk"
+        await self._update(**fields)
+
+    async def bridged(self, role: str, leg_id: str) -> None:
+        await self._update(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
+        await self._event("bridged", role=role, id=leg_id)
+
+    async def error(self, detail: str) -> None:
+        await self._event("error", error=detail)
+
+    async def orphan(self, detail: str) -> None:
+        await self._event("orphan", detail=detail)
+
+    async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:
+        await self._write(
+            calls.finish_call, self.call_id, self._clock(), outcome, hangup_side, cause
+        )
+
+    async def _update(self, **fields: Any) -> None:
+        unknown = unknown_fields(fields)
+        if unknown:
+            raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")
+        await self._write(calls.update_call, self.call_id, **fields)
+
+    async def _event(self, kind: str, **data: Any) -> None:
+        await self._write(calls.add_event, self.call_id, kind, self._clock(), **data)
+
+    async def _write(
+        self, write: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any
+    ) -> None:
+        if not self._writing:
+            return
+        try:
+            await write(self._redis, *args, **kwargs)
+        except (RedisError, OSError, calls.UnknownCall) as error:
+            self._writing = False
+            log.error("call %s: record not written from here on (%s)", self.call_id, error)

@@ -1,0 +1,196 @@
+"""One caller's conversation with the hotline: the verbs every call flow awaits.
+
+A flow says prompts, asks for digits, offers a choice of keys, puts the caller on hold, dials
+a leg of the routing ladder and bridges it, or leaves for the dialplan. Each verb records
+what it did in the call's record; the ARI plumbing below (`ivr.ari.call.Call`) knows nothing
+of customers. The caller's hang-up surfaces as `CallerHungUp` from any verb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ivr.ari.call import Call, CallerHungUp, DialFailed
+from ivr.calls.record import CallRecorder
+from ivr.customers.model import Customer
+from ivr.prompts.installed import media_uri
+from ivr.routing import Decision, Leg
+from ivr.worker.runtime import Runtime
+
+MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: their number (E.164, None when withheld) and, once known, the customer."""
+
+    number: str | None
+    customer: Customer | None
+    identified_by: str  # "caller_id", "pin" or "no"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Media to play in one language; `text` is what a composed prompt says, for the record."""
+
+    media: tuple[str, ...]
+    lang: str
+    text: str | None = None
+
+
+@dataclass
+class Conversation:
+    call: Call
+    runtime: Runtime
+    record: CallRecorder
+    lang: str
+    caller: Caller | None = None
+    decision: Decision | None = None
+    consent: str = "not asked"
+    language_chosen: bool = False  # by the caller in the language menu
+    outcome: str = "abandoned"  # technician, desk, withdrawn, desk_unreachable, abandoned
+    hangup_side: str | None = None  # caller, technician, desk, hotline
+
+    @property
+    def customer(self) -> Customer | None:
+        return self.caller.customer if self.caller else None
+
+    def prompt(self, *prompt_ids: str, lang: str | None = None) -> Prompt:
+        """Catalogue prompts in the caller's language (or `lang`)."""
+        return Prompt(tuple(map(media_uri, prompt_ids)), lang or self.lang)
+
+    async def answer(self) -> None:
+        await self.call.answer()
+
+    async def say(self, *prompt_ids: str) -> None:
+        """Play catalogue prompts in the caller's language."""
+        await self.play(self.prompt(*prompt_ids))
+
+    async def play(self, prompt: Prompt) -> None:
+        await self._heard(prompt)
+        await self.call.play(*prompt.media, lang=prompt.lang)
+
+    async def ask(
+        self,
+        prompt_id: str,
+        *,
+        max_digits: int,
+        first_digit_timeout: float,
+        inter_digit_timeout: float,
+        terminator: str = "#",
+    ) -> str:
+        """Play a prompt and collect keys; a key pressed during the prompt counts."""
+        prompt = self.prompt(prompt_id)
+        await self._heard(prompt)
+        return await self.call.collect_digits(
+            max_digits=max_digits,
+            first_digit_timeout=first_digit_timeout,
+            inter_digit_timeout=inter_digit_timeout,
+            terminator=terminator,
+            prompt=prompt.media,
+            lang=prompt.lang,
+        )
+
+    async def choose(
+        self, prompts: Sequence[Prompt], keys: str, *, wait: float, party: Call | None = None
+    ) -> str | None:
+        """Offer a choice of one key: play the prompts in turn (one of `keys` stops them),
+        then wait `wait` seconds for a key. The key pressed (any key once the prompts are
+        over, so that a flow can say it was not a choice), or None.
+
+        `party` asks another leg of the call (a technician's whisper) instead of the caller;
+        the caller hanging up meanwhile still raises CallerHungUp, that leg hanging up is
+        no choice.
+        """
+        if party is None:
+            return await self._choose(self.call, prompts, keys, wait, record=True)
+        try:
+            return await self.call.unless_hung_up(
+                self._choose(party, prompts, keys, wait, record=False)
+            )
+        except CallerHungUp as hung_up:
+            if hung_up.channel_id != party.channel_id:
+                raise
+            return None
+
+    async def hold(self) -> None:
+        """Music on hold until the next prompt or bridge."""
+        await self.call.hold()
+
+    async def dial(self, leg: Leg) -> Call | None:
+        """Ring one leg of the ladder with the call's context; the answered leg, or None."""
+        await self.record.leg(leg.kind, leg.id, "ringing", dial=leg.dial)
+        try:
+            return await self.call.dial(
+                leg.dial,
+                timeout=leg.ring_timeout,
+                caller_id=self._caller_id(),
+                headers=self.context_headers(),
+            )
+        except DialFailed as failure:
+            await self.record.leg(leg.kind, leg.id, failure.reason)
+            return None
+
+    async def bridge(self, other: Call, leg: Leg) -> None:
+        """Connect the caller with an answered leg until one of them hangs up."""
+        bridge = await self.call.bridge(other)
+        self.outcome = leg.kind
+        await self.record.bridged(leg.kind, leg.id)
+        ended = await bridge.wait_hangup()
+        self.hangup_side = "caller" if ended is self.call else leg.kind
+
+    async def hang_up(self) -> None:
+        self.hangup_side = "hotline"
+        await self.call.hangup()
+
+    async def leave_for_dialplan(self, context: str, extension: str, priority: int = 1) -> None:
+        """Hand the channel to the dialplan, with the context headers as inheritable
+        variables (`__WINET_CUSTOMER`, ...) for the legs it dials."""
+        for name, value in self.context_headers().items():
+            variable = "__WINET_" + name.removeprefix("X-Winet-").upper()
+            await self.call.set_variable(variable, value)
+        await self.call.continue_in_dialplan(context, extension, priority)
+
+    def context_headers(self) -> dict[str, str]:
+        """The X-Winet-* headers the desk (and technician) phones show for this call."""
+        customer = self.customer
+        decision = self.decision
+        return {
+            "X-Winet-Customer": customer.id if customer else "unknown",
+            "X-Winet-Tier": (decision.tier if decision and decision.tier else "unknown"),
+            "X-Winet-Covered": _yes_no(decision.covered) if decision else "unknown",
+            "X-Winet-Identified": self.caller.identified_by if self.caller else "no",
+            "X-Winet-Consent": self.consent,
+            "X-Winet-Call": self.record.call_id,
+        }
+
+    async def _choose(
+        self, party: Call, prompts: Sequence[Prompt], keys: str, wait: float, *, record: bool
+    ) -> str | None:
+        for prompt in prompts:
+            if record:
+                await self._heard(prompt)
+            key = await party.play(*prompt.media, lang=prompt.lang, interrupt_keys=keys)
+            if key:
+                return key
+        key = await party.collect_digits(
+            max_digits=1, first_digit_timeout=wait, inter_digit_timeout=wait, terminator=""
+        )
+        return key or None
+
+    async def _heard(self, prompt: Prompt) -> None:
+        ids = [uri.removeprefix(MEDIA_PREFIX) for uri in prompt.media]
+        await self.record.prompt(ids, prompt.lang, prompt.text)
+        await self.call.stop_hold()
+
+    def _caller_id(self) -> str:
+        number = (self.caller.number if self.caller else None) or "anonymous"
+        if self.customer:
+            name = self.customer.name.replace('"', "")
+            return f'"{name}" <{number}>'
+        return number
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"

@@ -1,0 +1,1 @@
+"""Call flows: short modules that read like the product, awaiting verbs on a `Conversation`."""

@@ -1,0 +1,341 @@
+"""Every path of the support call (`ivr.flows.hotline`) as a scripted call, in milliseconds.
+
+The same paths run on the real stack in tests/e2e/test_call_flow.py; these show what the flow
+decides, plays, dials and records, with keys, legs and time scripted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ivr.flows.hotline import handle_call, rescue_orphan
+from ivr.routing import Contract, Leg, decide
+from ivr.store import calls, pins
+from ivr.worker.runtime import Runtime
+from tests.unit.flows.scripted import (
+    ACCEPTS,
+    DECLINES,
+    HANGS_UP,
+    SILENT,
+    Press,
+    Script,
+    ScriptedCall,
+)
+
+PREMIUM = "+41441234567"  # klinik-seefeld, premium, de, PIN 481516: covered on Saturday
+PRO = "+41912345678"  # studio-lugano, pro, it: not covered on Saturday
+UNKNOWN = "+41445550000"
+PREMIUM_PIN = "481516"
+WRONG_PIN = "000000"
+DESK = "PJSIP/xy-desk"
+
+
+async def place(runtime: Runtime, script: Script) -> tuple[ScriptedCall, calls.CallRecord]:
+    call = ScriptedCall(script, runtime.clock)
+    await handle_call(call, runtime)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert record is not None and record.summary.get("ended_at"), "the record is finished"
+    return call, record
+
+
+def technicians(runtime: Runtime, tier: str = "premium") -> list[Leg]:
+    decision = decide(runtime.tables, Contract(tier), runtime.now())
+    return [leg for leg in decision.ladder if leg.kind == "technician"]
+
+
+def leg_results(record: calls.CallRecord) -> list[tuple[str, str]]:
+    return [
+        (event["id"], event["result"])
+        for event in record.events
+        if event["kind"] == "leg" and event["result"] != "ringing"
+    ]
+
+
+def offer_the_language_menu(runtime: Runtime) -> None:
+    tables = runtime.tables
+    runtime.tables = replace(tables, hotline=replace(tables.hotline, language_menu=True))
+
+
+def last_headers(call: ScriptedCall) -> dict[str, str]:
+    return call.dialled[-1][1]
+
+
+async def test_covered_known_caller_goes_to_the_standby_technician(runtime: Runtime):
+    standby = technicians(runtime)[0]
+
+    call, record = await place(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))
+
+    assert call.bridged_with == [standby.dial]
+    headers = last_headers(call)
+    assert headers["X-Winet-Customer"] == "klinik-seefeld"
+    assert headers["X-Winet-Tier"] == "premium"
+    assert headers["X-Winet-Covered"] == "yes"
+    assert headers["X-Winet-Identified"] == "caller_id"
+    assert headers["X-Winet-Call"] == record.call_id
+    summary = record.summary
+    assert (summary["customer_id"], summary["identified"]) == ("klinik-seefeld", "caller_id")
+    assert summary["covered"] is True and summary["destination"] == "technician"
+    assert summary["outcome"] == "technician" and summary["hangup_side"] == "caller"
+    assert summary["bridged_to"] == standby.id
+    assert leg_results(record) == [(standby.id, "accepted")]
+    assert call.prompts_heard[:2] == ["greeting", "connecting_technician"]
+    assert summary["language"] == "de"
+
+
+async def test_the_technician_hears_the_whisper_before_accepting(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    call = ScriptedCall(Script(PREMIUM, legs={standby.dial: ACCEPTS}), runtime.clock)
+    legs = []
+    dial = call.dial
+
+    async def keep_leg(*args, **kwargs):
+        legs.append(await dial(*args, **kwargs))
+        return legs[-1]
+
+    call.dial = keep_leg
+    await handle_call(call, runtime)
+
+    whisper = legs[0].heard[0]
+    assert whisper[:2] == ("whisper/intro", "whisper/customer")
+    assert whisper[2].startswith("phrase/"), "the customer's name, spoken"
+    assert whisper[3:] == ("whisper/tier", "tier/premium", "whisper/accept")
+
+
+async def test_first_technician_silent_second_accepts(runtime: Runtime):
+    first, second = technicians(runtime)[:2]
+    script = Script(PREMIUM, legs={first.dial: SILENT, second.dial: ACCEPTS})
+    script.leg_hangs_up_first = True
+
+    _, record = await place(runtime, script)
+
+    assert leg_results(record) == [(first.id, "not_accepted"), (second.id, "accepted")]
+    assert record.summary["bridged_to"] == second.id
+    assert record.summary["hangup_side"] == "technician"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "result"),
+    [
+        (DECLINES, "declined"),
+        (HANGS_UP, "not_accepted"),
+        ("busy", "busy"),
+        ("no_answer", "no_answer"),
+    ],
+)
+async def test_a_technician_who_does_not_accept_passes_it_on(runtime, behaviour, result):
+    first, second = technicians(runtime)[:2]
+
+    legs = {first.dial: behaviour, second.dial: ACCEPTS}
+
+    _, record = await place(runtime, Script(PREMIUM, legs=legs))
+
+    assert leg_results(record)[0] == (first.id, result)
+    assert record.summary["outcome"] == "technician"
+
+
+async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
+    ladder = technicians(runtime)
+
+    call, record = await place(runtime, Script(PREMIUM, legs={DESK: ACCEPTS}))
+
+    assert [endpoint for endpoint, _ in call.dialled] == [*(leg.dial for leg in ladder), DESK]
+    assert last_headers(call)["X-Winet-Covered"] == "yes"
+    expected = [(leg.id, "no_answer") for leg in ladder]
+    assert leg_results(record) == [*expected, ("desk", "answered")]
+    assert record.summary["outcome"] == "desk" and record.summary["desk_status"] == "connected"
+    assert "technician_unavailable" in call.prompts_heard
+
+
+async def test_withheld_number_with_the_right_pin_reaches_the_technician(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    script = Script("anonymous", [Press("pin_request", PREMIUM_PIN)], {standby.dial: ACCEPTS})
+
+    call, record = await place(runtime, script)
+
+    assert last_headers(call)["X-Winet-Identified"] == "pin"
+    assert last_headers(call)["X-Winet-Customer"] == "klinik-seefeld"
+    assert record.summary["caller_number"] == "anonymous"
+    assert record.summary["identified"] == "pin" and record.summary["outcome"] == "technician"
+    attempts = [e for e in record.events if e["kind"] == "pin_attempt"]
+    assert [(a["keys"], a["ok"]) for a in attempts] == [(6, True)]
+    assert PREMIUM_PIN not in str(record), "the PIN itself is never recorded"
+
+
+async def test_a_pin_ended_by_the_hash_key_counts(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    script = Script("", [Press("pin_request", PREMIUM_PIN + "#")], {standby.dial: ACCEPTS})
+
+    _, record = await place(runtime, script)
+
+    assert record.summary["identified"] == "pin"
+
+
+async def test_three_wrong_pins_go_to_the_desk_unidentified(runtime: Runtime):
+    presses = [Press("pin_request", WRONG_PIN) for _ in range(3)]
+
+    call, record = await place(runtime, Script(UNKNOWN, presses, {DESK: ACCEPTS}))
+
+    assert last_headers(call)["X-Winet-Identified"] == "no"
+    assert last_headers(call)["X-Winet-Customer"] == "unknown"
+    attempts = [(e["attempt"], e["ok"]) for e in record.events if e["kind"] == "pin_attempt"]
+    assert attempts == [(1, False), (2, False), (3, False)]
+    assert [e["reason"] for e in record.events if e["kind"] == "pin_needed"] == ["number unknown"]
+    assert (record.summary["identified"], record.summary["outcome"]) == ("no", "desk")
+    assert call.prompts_heard.count("pin_wrong") == 2
+    assert "identified_unknown" in call.prompts_heard
+
+
+async def test_no_keys_at_all_says_so_and_goes_to_the_desk(runtime: Runtime):
+    call, record = await place(runtime, Script(UNKNOWN, legs={DESK: ACCEPTS}))
+
+    assert call.prompts_heard.count("no_input") == 2
+    assert record.summary["outcome"] == "desk"
+
+
+async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(runtime: Runtime):
+    for _ in range(5):
+        await pins.record_failed_pin_call(runtime.redis, UNKNOWN, runtime.now())
+
+    call, record = await place(runtime, Script(UNKNOWN, legs={DESK: ACCEPTS}))
+
+    assert [e["kind"] for e in record.events if e["kind"].startswith("pin")] == [
+        "pin_needed",
+        "pin_blocked",
+    ]
+    assert "pin_locked" in call.prompts_heard and "pin_request" not in call.prompts_heard
+    assert last_headers(call)["X-Winet-Identified"] == "no"
+
+
+async def test_not_covered_and_continue_goes_to_the_desk_with_context(runtime: Runtime):
+    call, record = await place(runtime, Script(PRO, [Press("notice", "1")], {DESK: ACCEPTS}))
+
+    headers = last_headers(call)
+    assert headers["X-Winet-Customer"] == "studio-lugano"
+    assert (headers["X-Winet-Tier"], headers["X-Winet-Covered"]) == ("pro", "no")
+    assert re.fullmatch(r"accepted; at=2026-11-28T10:1\d:\d\d\+01:00", headers["X-Winet-Consent"])
+    summary = record.summary
+    assert (summary["consent"], summary["consent_key"]) == ("accepted", "1")
+    assert summary["outcome"] == "desk" and summary["bridged_to"] == "desk"
+    assert "winCall pro, 5x12h" in summary["notice_text"]
+    notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert notice and notice[0]["lang"] == "it"
+    assert [endpoint for endpoint, _ in call.dialled] == [DESK]
+
+
+async def test_not_covered_and_withdraw_ends_the_call(runtime: Runtime):
+    call, record = await place(runtime, Script(PRO, [Press("notice", "2")]))
+
+    assert (record.summary["outcome"], record.summary["consent"]) == ("withdrawn", "withdrawn")
+    assert record.summary["hangup_side"] == "hotline"
+    assert call.dialled == [], "a withdrawn call never rings the desk"
+    assert call.prompts_heard[-1] == "withdrawn"
+
+
+async def test_not_covered_and_silence_goes_to_the_desk(runtime: Runtime):
+    call, record = await place(runtime, Script(PRO, legs={DESK: ACCEPTS}))
+
+    assert last_headers(call)["X-Winet-Consent"] == "silence"
+    assert (record.summary["consent"], record.summary["outcome"]) == ("silence", "desk")
+    repeats = runtime.tables.hotline.notice_repeats_before_consent
+    notices = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert len(notices) == repeats + 1
+
+
+async def test_a_wrong_key_after_the_notice_is_not_a_choice(runtime: Runtime):
+    script = Script(PRO, [Press("notice", "7"), Press("notice", "1")], {DESK: ACCEPTS})
+
+    call, record = await place(runtime, script)
+
+    assert "invalid_choice" in call.prompts_heard
+    assert record.summary["consent"] == "accepted"
+
+
+@pytest.mark.parametrize("moment", ["greeting", "connecting_technician", "pin_request", "notice"])
+async def test_caller_hanging_up_ends_cleanly(runtime: Runtime, moment: str):
+    number = {"pin_request": "", "notice": PRO}.get(moment, PREMIUM)
+
+    call, record = await place(runtime, Script(number, hang_up_at=moment))
+
+    assert record.summary["hangup_side"] == "caller", moment
+    assert record.summary["outcome"] == "abandoned", moment
+    assert call.bridged_with == [] and call.left_for is None
+
+
+async def test_desk_unreachable_says_goodbye(runtime: Runtime):
+    call, record = await place(runtime, Script(PRO, [Press("notice", "1")]))
+
+    assert [endpoint for endpoint, _ in call.dialled] == [DESK] * 3
+    assert call.prompts_heard.count("please_hold") == 2
+    assert (record.summary["outcome"], record.summary["desk_status"]) == (
+        "desk_unreachable",
+        "unreachable",
+    )
+    assert call.prompts_heard[-1] == "goodbye"
+
+
+async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
+    # nothing listens on port 1; no retries, so the test stays fast
+    runtime.redis = Redis(port=1, retry=Retry(NoBackoff(), 0))
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+
+    await handle_call(call, runtime)
+
+    assert call.left_for == ("hand-to-desk", "s", 1), "the dialplan's desk hand-off"
+    assert call.variables["__WINET_CUSTOMER"] == "unknown"
+    assert call.variables["__WINET_IDENTIFIED"] == "no"
+
+
+async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtime, redis_client):
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+    call.dial = None  # the flow's own failure, not the caller's
+
+    await handle_call(call, runtime)
+
+    record = await calls.get_call(redis_client, call.channel_id)
+    assert call.left_for == ("hand-to-desk", "s", 1)
+    assert [e["kind"] for e in record.events if e["kind"] == "error"] == ["error"]
+    assert record.summary["outcome"] == "desk_fallback"
+    assert call.variables["__WINET_CUSTOMER"] == "klinik-seefeld"
+
+
+async def test_an_orphan_goes_to_the_desk(runtime: Runtime, redis_client):
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+
+    await rescue_orphan(call, runtime)
+
+    assert call.left_for == ("hand-to-desk", "s", 1)
+
+
+async def test_the_language_chosen_in_the_menu_wins_over_the_customers(runtime: Runtime):
+    offer_the_language_menu(runtime)
+    script = Script(PRO, [Press("language_menu", "4"), Press("notice", "2")])
+
+    call, record = await place(runtime, script)
+
+    assert [(e["chosen"], e["key"]) for e in record.events if e["kind"] == "language"] == [
+        ("en", "4")
+    ]
+    assert record.summary["language"] == "en", "studio-lugano's Italian gave way to the choice"
+    notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert notice[0]["lang"] == "en" and "winCall pro, 5x12h" in notice[0]["text"]
+    menu = [lang for ids, lang in call.heard if ids == ("language_menu",)]
+    assert menu == ["de"], "a key pressed during the first offer stops the menu"
+
+
+async def test_no_choice_in_the_menu_keeps_the_customers_language(runtime: Runtime):
+    offer_the_language_menu(runtime)
+
+    call, record = await place(runtime, Script(PRO, [Press("notice", "2")]))
+
+    assert [(e["chosen"], e["key"]) for e in record.events if e["kind"] == "language"] == [
+        (None, None)
+    ]
+    menu = [lang for ids, lang in call.heard if ids == ("language_menu",)]
+    assert menu == ["de", "fr", "it", "en"], "each language offers itself in its own voice"
+    assert record.summary["language"] == "it"
