@@ -14,12 +14,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ivr.clock import clock_from_env
+from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.requests.create import RequestRefused, open_request
 from ivr.requests.model import INTERVENTIONS, Request, TransitionRefused
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import requests as request_store
-from ivr.commands.store_command import store_command
 from ivr.store.tables import active_tables
 
 
