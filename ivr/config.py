@@ -28,6 +28,7 @@ class Settings:
     ari_url: str
     ari_user: str
     ari_app: str
+    workers: int
     sip_host: str
     sip_port: int
     rtp_start: int
@@ -53,7 +54,8 @@ class Settings:
             redis_url=env.get("IVR_REDIS_URL", "redis://127.0.0.1:6399/0"),
             ari_url=env.get("IVR_ARI_URL", "http://127.0.0.1:8088/ari"),
             ari_user=env.get("IVR_ARI_USER", "winet-ivr"),
-            ari_app=env.get("IVR_ARI_APP", "winet-hotline"),
+            ari_app=env.get("IVR_ARI_APP", worker_app(1)),
+            workers=_int(env, "IVR_WORKERS", os.cpu_count() or 1),
             sip_host=env.get("IVR_SIP_HOST", "127.0.0.1"),
             sip_port=_int(env, "IVR_SIP_PORT", 5060),
             rtp_start=_int(env, "IVR_RTP_START", 10000),
@@ -93,6 +95,12 @@ class Settings:
     def pin_key(self) -> bytes:
         """The server secret that keys the PIN hashes."""
         return secret(self, "pin-key").encode()
+
+
+def worker_app(index: int) -> str:
+    """The Stasis application of worker `index` (1, 2, ...); the dialplan spreads calls over
+    them (`dialplan/extensions.conf`, context `to-worker`)."""
+    return f"winet-hotline-{index}"
 
 
 def secret(settings: Settings, name: str) -> str:

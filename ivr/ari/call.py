@@ -42,6 +42,7 @@ DIAL_FAILURES = ("no_answer", "busy", "declined", "failed", "unreachable")
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
 _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
+KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 # Q.850 hang-up causes, then Dial events' DIALSTATUS, to the reasons a flow acts on.
@@ -149,7 +150,7 @@ class Call:
         self._playbacks: dict[str, _Playback] = {}
         self._entering: dict[str, asyncio.Future[None]] = {}
         self._digit_keys = ""
-        self._digits: deque[str] = deque()
+        self._digits: deque[str] = deque(maxlen=KEYS_KEPT)
         self._digit_waiter: asyncio.Future[str] | None = None
         self._ringing = False
         self._on_hold = False
@@ -516,16 +517,20 @@ class Call:
     async def _play(
         self, media: tuple[str, ...], lang: str | None, *, interruptible: bool
     ) -> str | None:
-        """Play media; while listening for digits, the first one stops it and is returned."""
+        """Play media; while listening for digits, the first one stops it and is returned (a
+        key pressed ahead answers before the media even starts)."""
         loop = asyncio.get_running_loop()
         playback_id = _new_id()
         playback = self._playbacks[playback_id] = _Playback(media, loop.create_future())
         digit = None
         try:
+            heard = self._next_digit() if interruptible else None
+            if heard is not None and heard.done():
+                digit = heard.result()
+                return digit
             await self._channel_request(
                 "POST", f"/play/{playback_id}", {"media": ",".join(media), "lang": lang}
             )
-            heard = self._next_digit() if interruptible else None
             waited = (heard, playback.finished) if heard is not None else (playback.finished,)
             if await self._first(*waited) is heard:
                 digit = heard.result()
@@ -599,28 +604,30 @@ class Call:
         return "".join(digits)
 
     def _listen_for_digits(self, keys: str) -> None:
-        """From now on keep the keys in `keys`; anything pressed before is forgotten."""
+        """From now on a key in `keys` answers; keys pressed earlier and not yet taken by a
+        question (between two prompts, or during one that did not listen) still count."""
         self._digit_keys = keys
-        self._digits.clear()
 
     def _stop_listening(self) -> None:
         self._digit_keys = ""
-        self._digits.clear()
         self._digit_waiter = None
 
     def _next_digit(self) -> asyncio.Future[str]:
+        """The first key kept or pressed from now on that the current question accepts."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        if self._digits:
-            future.set_result(self._digits.popleft())
-        else:
-            self._digit_waiter = future
+        for index, digit in enumerate(self._digits):
+            if digit in self._digit_keys:
+                del self._digits[index]
+                future.set_result(digit)
+                return future
+        self._digit_waiter = future
         return future
 
     def _on_digit(self, digit: str) -> None:
-        if not digit or digit not in self._digit_keys:
+        if not digit:
             return
         waiter = self._digit_waiter
-        if waiter is not None and not waiter.done():
+        if waiter is not None and not waiter.done() and digit in self._digit_keys:
             self._digit_waiter = None
             waiter.set_result(digit)
         else:

@@ -157,6 +157,8 @@ class AriClient:
         self.app = app
         self.on_stasis_start: Callable[[Event], Awaitable[None] | None] | None = None
         self.on_orphan: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
+        # run after every (re)connect of the event websocket, e.g. to set a global variable
+        self.on_connect: Callable[[], Awaitable[None]] | None = None
         self._headers = {"Authorization": basic_auth_header(user, password)}
         self._session = session
         self._owns_session = session is None
@@ -170,6 +172,7 @@ class AriClient:
         self._connected = asyncio.Event()
         self._events_task: asyncio.Task[None] | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._hook_task: asyncio.Task[None] | None = None
         self._last_error = "not connected yet"
         self._closed = False
 
@@ -207,13 +210,14 @@ class AriClient:
     async def close(self) -> None:
         """Close the websocket, cancel every task of the client, close the session it owns."""
         self._closed = True
-        tasks = [task for task in (self._events_task, self._resync_task) if task is not None]
+        running = (self._events_task, self._resync_task, self._hook_task)
+        tasks = [task for task in running if task is not None]
         tasks += [entry.task for entry in self._channels.values() if entry.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._channels.clear()
-        self._events_task = self._resync_task = None
+        self._events_task = self._resync_task = self._hook_task = None
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
@@ -384,7 +388,17 @@ class AriClient:
         if self._resync_task is not None:
             self._resync_task.cancel()
         self._resync_task = asyncio.create_task(self._resync(followed), name="ari-resync")
+        if self.on_connect is not None:
+            self._hook_task = asyncio.create_task(
+                self._after_connect(self.on_connect), name="ari-after-connect"
+            )
         self._connected.set()
+
+    async def _after_connect(self, hook: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hook()
+        except AriError as error:
+            log.warning("ARI: the after-connect step failed: %s", error)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for message in ws:

@@ -1,20 +1,21 @@
 """The record of one call as the worker writes it: one method for each thing that happens.
 
 Fields and events are those of `ivr.calls.summary`. Writing the record must never cost the
-caller their call: when Redis fails, the recorder logs the failure once, stops writing for
-this call, and the call goes on.
+caller their call, and a record is never lost to a Redis outage: a write that fails goes to
+the worker's backlog (`ivr.calls.backlog`), with every later write of the call behind it, and
+is written once Redis answers again; the call goes on meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ivr.calls.backlog import RecordBacklog, Write
 from ivr.calls.summary import unknown_fields
 from ivr.clock import Clock
 from ivr.routing import Decision, explain
@@ -24,11 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class CallRecorder:
-    def __init__(self, redis: Redis, call_id: str, clock: Clock) -> None:
+    def __init__(
+        self, redis: Redis, call_id: str, clock: Clock, backlog: RecordBacklog | None = None
+    ) -> None:
         self.call_id = call_id
         self._redis = redis
         self._clock = clock
-        self._writing = True
+        self._backlog = backlog if backlog is not None else RecordBacklog(redis)
 
     async def started(self, caller_number: str, caller_name: str, language: str) -> None:
         await self._write(
@@ -124,13 +127,14 @@ class CallRecorder:
     async def _event(self, kind: str, **data: Any) -> None:
         await self._write(calls.add_event, self.call_id, kind, self._clock(), **data)
 
-    async def _write(
-        self, write: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any
-    ) -> None:
-        if not self._writing:
+    async def _write(self, write: Write, *args: Any, **kwargs: Any) -> None:
+        if self._backlog.holds(self.call_id):
+            self._backlog.keep(self.call_id, write, *args, **kwargs)
             return
         try:
             await write(self._redis, *args, **kwargs)
-        except (RedisError, OSError, calls.UnknownCall) as error:
-            self._writing = False
-            log.error("call %s: record not written from here on (%s)", self.call_id, error)
+        except (RedisError, OSError) as error:
+            log.error("call %s: record kept until Redis answers (%s)", self.call_id, error)
+            self._backlog.keep(self.call_id, write, *args, **kwargs)
+        except calls.UnknownCall as error:
+            log.error("call %s: %s", self.call_id, error)

@@ -1,15 +1,26 @@
-"""`ivr stack up|down|status|restart|asterisk`: the hotline's processes on this machine."""
+"""`ivr stack up|down|status|restart|supervise|asterisk`: the hotline's processes here."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 
 from ivr.config import Settings
-from ivr.stack import asterisk, processes, redis, web
-from ivr.stack.launcher import COMPONENTS, how_to_call, start_components
+from ivr.stack import asterisk, processes, redis, web, worker
+from ivr.stack.launcher import (
+    COMPONENTS,
+    SUPERVISOR,
+    how_to_call,
+    process_names,
+    start_components,
+    start_supervisor,
+)
 from ivr.stack.processes import LaunchError
 from ivr.stack.setup import prepare_data
+from ivr.stack.supervisor import supervise
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     up = commands.add_parser("up", help="start what is not running (idempotent)")
     up.add_argument("--only", type=_components, default=COMPONENTS, help="comma-separated")
+    up.add_argument(
+        "--no-supervisor",
+        dest="supervised",
+        action="store_false",
+        help="do not start the supervisor that restarts whatever dies",
+    )
     up.set_defaults(run=run_up)
 
     down = commands.add_parser("down", help="stop everything the launcher started")
@@ -36,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restart.add_argument("component", choices=COMPONENTS)
     restart.set_defaults(run=run_restart)
 
+    commands.add_parser(
+        "supervise", help="restart every process of the stack that dies (run by `up`)"
+    ).set_defaults(run=run_supervise)
+
     cli = commands.add_parser("asterisk", help="run an Asterisk CLI command (asterisk -rx)")
     cli.add_argument("cli_command", nargs="+")
     cli.set_defaults(run=run_asterisk_cli)
@@ -48,6 +69,8 @@ def run_up(args: argparse.Namespace) -> int:
     except LaunchError as error:
         print(f"ivr stack up: {error}", file=sys.stderr)
         return 1
+    if args.supervised and args.only == COMPONENTS:
+        start_supervisor(settings)
     status = run_status(args)
     if status == 0 and "worker" in args.only:
         print(how_to_call(settings))
@@ -66,9 +89,10 @@ def run_setup(args: argparse.Namespace) -> int:
 
 def run_down(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    for name in reversed(args.only):
-        stopped = processes.stop(settings, name, timeout=20.0)
-        print(f"{name}: {'stopped' if stopped else 'was not running (not started by us)'}")
+    if args.only == COMPONENTS:
+        _stop(settings, SUPERVISOR)  # first, or it would start again what we stop
+    for name in reversed(process_names(settings, args.only)):
+        _stop(settings, name)
     return 0
 
 
@@ -77,30 +101,40 @@ def run_status(args: argparse.Namespace) -> int:
     problems = {
         "redis": "" if redis.answers(settings) else f"no answer at {settings.redis_url}",
         "asterisk": asterisk.ari_problem(settings),
+        "web": web.problem(settings),
     }
-    if not problems["asterisk"] and not asterisk.ari_get(
-        settings, f"/applications/{settings.ari_app}"
-    ):
-        problems["worker"] = f"Stasis application {settings.ari_app} not registered"
-    problems["web"] = web.problem(settings)
+    if not problems["asterisk"]:
+        for app in worker.unregistered(settings):
+            problems[f"worker-{app.rsplit('-', 1)[1]}"] = f"Stasis application {app} not registered"
     healthy = True
-    for name in COMPONENTS:
+    for name in [SUPERVISOR, *process_names(settings)]:
         pid = processes.running_pid(settings, name)
         problem = problems.get(name, "" if pid else "not running")
-        healthy = healthy and not problem
+        healthy = healthy and (not problem or name == SUPERVISOR)
         owner = f"pid {pid}" if pid else "not started by us"
-        print(f"{name:9} {'ok' if not problem else 'DOWN':5} {owner:18} {problem}")
+        print(f"{name:10} {'ok' if not problem else 'DOWN':5} {owner:18} {problem}")
     return 0 if healthy else 1
 
 
 def run_restart(args: argparse.Namespace) -> int:
+    """Stop a component and start it again (the supervisor, if it runs, may be first)."""
     settings = Settings.from_env()
-    processes.stop(settings, args.component, timeout=20.0)
+    for name in process_names(settings, (args.component,)):
+        processes.stop(settings, name, timeout=20.0)
     try:
         start_components(settings, (args.component,))
     except LaunchError as error:
         print(f"ivr stack restart: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_supervise(args: argparse.Namespace) -> int:
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    supervise(Settings.from_env(), stop)
     return 0
 
 
@@ -111,6 +145,11 @@ def run_asterisk_cli(args: argparse.Namespace) -> int:
         print(f"ivr stack asterisk: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _stop(settings: Settings, name: str) -> None:
+    stopped = processes.stop(settings, name, timeout=20.0)
+    print(f"{name}: {'stopped' if stopped else 'was not running (not started by us)'}")
 
 
 def _components(text: str) -> tuple[str, ...]:

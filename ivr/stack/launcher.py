@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import sys
 
-from ivr.config import Settings
+from ivr.config import REPO_DIR, Settings
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.customers.numbers import caller_number
-from ivr.stack import asterisk, redis, web, worker
+from ivr.stack import asterisk, processes, redis, web, worker
 from ivr.stack.setup import prepare_data
 
 COMPONENTS = ("redis", "asterisk", "worker", "web")
+SUPERVISOR = "supervisor"
+
+
+def process_names(settings: Settings, components: tuple[str, ...] = COMPONENTS) -> list[str]:
+    """The processes behind the components, in start order: `worker` is worker-1, -2, ..."""
+    names: list[str] = []
+    for component in components:
+        names += worker.names(settings) if component == "worker" else [component]
+    return names
+
+
+def start_supervisor(settings: Settings) -> int:
+    """The supervisor that starts again whatever dies (`ivr stack supervise`)."""
+    pid = processes.running_pid(settings, SUPERVISOR)
+    if pid:
+        return pid
+    argv = [sys.executable, "-m", "ivr", "stack", "supervise"]
+    return processes.start(settings, SUPERVISOR, argv, env=os.environ, cwd=REPO_DIR)
 
 
 def start_components(settings: Settings, components: tuple[str, ...]) -> None:

@@ -1,11 +1,17 @@
-"""The IVR worker (`ivr serve`) as a background process of the launcher."""
+"""The IVR workers (`ivr serve`) as background processes of the launcher.
+
+`Settings.workers` of them (one per core unless told), `worker-1`, `worker-2`, ..., each with
+a Stasis application of its own (`winet-hotline-1`, ...); the dialplan spreads new calls over
+those that are connected.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
-from ivr.config import REPO_DIR, Settings
+from ivr.config import REPO_DIR, Settings, worker_app
 from ivr.stack import processes
 from ivr.stack.asterisk import ari_get
 from ivr.stack.processes import LaunchError
@@ -13,25 +19,57 @@ from ivr.stack.processes import LaunchError
 NAME = "worker"
 
 
-def start(settings: Settings) -> int:
-    pid = processes.running_pid(settings, NAME)
+def names(settings: Settings) -> list[str]:
+    """The process names of the workers: worker-1, worker-2, ..."""
+    return [f"{NAME}-{index}" for index in range(1, settings.workers + 1)]
+
+
+def index_of(name: str) -> int:
+    return int(name.removeprefix(f"{NAME}-"))
+
+
+def start(settings: Settings) -> list[int]:
+    """Start every worker that is not running; their PIDs once all have registered."""
+    return [start_one(settings, index) for index in range(1, settings.workers + 1)]
+
+
+def start_one(settings: Settings, index: int) -> int:
+    name = f"{NAME}-{index}"
+    pid = processes.running_pid(settings, name)
     if pid:
         return pid
+    app = worker_app(index)
+    env = {**os.environ, "IVR_ARI_APP": app, "IVR_WORKERS": str(settings.workers)}
     pid = processes.start(
-        settings, NAME, [sys.executable, "-m", "ivr", "serve"], env=os.environ, cwd=REPO_DIR
+        settings, name, [sys.executable, "-m", "ivr", "serve"], env=env, cwd=REPO_DIR
     )
-    if not processes.wait_until(lambda: _registered(settings, pid), 30.0, interval=0.25):
+    own = dataclasses.replace(settings, ari_app=app)
+    if not processes.wait_until(lambda: _registered(own, name, pid), 30.0, interval=0.1):
         raise LaunchError(
-            f"the IVR worker did not register Stasis application {settings.ari_app}; "
-            "its log ends with:\n" + processes.log_tail(settings, NAME)
+            f"IVR worker {index} did not register Stasis application {app}; "
+            "its log ends with:\n" + processes.log_tail(settings, name)
         )
     return pid
 
 
-def _registered(settings: Settings, pid: int) -> bool:
-    if processes.running_pid(settings, NAME) != pid:
+def stop(settings: Settings, *, timeout: float = 20.0) -> list[str]:
+    """Stop every worker the launcher started; the names of those that ran."""
+    return [name for name in names(settings) if processes.stop(settings, name, timeout=timeout)]
+
+
+def unregistered(settings: Settings) -> list[str]:
+    """The workers' Stasis applications that no worker holds right now."""
+    return [
+        worker_app(index)
+        for index in range(1, settings.workers + 1)
+        if ari_get(settings, f"/applications/{worker_app(index)}") is None
+    ]
+
+
+def _registered(settings: Settings, name: str, pid: int) -> bool:
+    if processes.running_pid(settings, name) != pid:
         raise LaunchError(
-            "the IVR worker exited during start-up; its log ends with:\n"
-            + processes.log_tail(settings, NAME)
+            f"IVR {name} exited during start-up; its log ends with:\n"
+            + processes.log_tail(settings, name)
         )
     return ari_get(settings, f"/applications/{settings.ari_app}") is not None

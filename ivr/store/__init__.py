@@ -6,7 +6,9 @@ This package is the only code in the project that talks to Redis. Every key star
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ivr.config import Settings
 
@@ -15,16 +17,27 @@ PREFIX = "winet:"
 # A call waiting on Redis must fail over to the desk quickly rather than hang.
 CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 2.0
+# At most this many connections per process. A request waits for a free one rather than
+# opening more (hundreds of calls at once would otherwise exhaust the server's clients or the
+# process's files), and gives up after POOL_WAIT_SECONDS: the call goes on without Redis.
+POOL_SIZE = 32
+POOL_WAIT_SECONDS = 1.0
+# One quick retry (a connection Redis closed meanwhile), no back-off: a caller must not wait.
+RETRIES = 1
 
 
 def connect(settings: Settings) -> Redis:
     """A client for the installation's Redis; connections open lazily on first use."""
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_SECONDS,
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         socket_timeout=COMMAND_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), RETRIES),
     )
+    return Redis.from_pool(pool)
 
 
 def key(*parts: str) -> str:

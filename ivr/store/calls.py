@@ -4,6 +4,7 @@ Keys:
 - `winet:call:<id>`          hash  summary field -> JSON value
 - `winet:call:<id>:events`   list  JSON events {"kind", "at", ...data}, oldest first
 - `winet:calls:by-start`     sorted set  call id by start time (epoch seconds)
+- `winet:calls:open`         set  ids of the calls started and not yet finished
 Both per-call keys expire `retention` after the call started (90 days unless told);
 older ids leave the sorted set when later calls start.
 
@@ -28,25 +29,32 @@ from ivr.store.pubsub import Subscription
 
 CHANNEL = key("calls")
 BY_START = key("calls", "by-start")
+OPEN = key("calls", "open")
 RETENTION = timedelta(days=90)
 
 _UNKNOWN_CALL = "unknown call"
 
 _WRITE = f"""
--- KEYS: summary hash, events list, ids by start
+-- KEYS: summary hash, events list, ids by start, open ids
 -- ARGV: call id, channel, event JSON or '', start score or '' (not a start),
---       retention seconds, oldest start kept, then summary field/value pairs
-local summary, events, by_start = KEYS[1], KEYS[2], KEYS[3]
-local call_id, channel, event, start = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+--       retention seconds, oldest start kept, ending ('', 'finish' or 'finish-if-open'),
+--       then summary field/value pairs
+local summary, events, by_start, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local call_id, channel, event, start, ending = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[7]
 if start ~= '' then
   redis.call('DEL', summary, events)
   redis.call('ZADD', by_start, start, call_id)
   redis.call('ZREMRANGEBYSCORE', by_start, '-inf', '(' .. ARGV[6])
+  redis.call('SADD', open, call_id)
 elseif redis.call('EXISTS', summary) == 0 then
+  redis.call('SREM', open, call_id)
   return redis.error_reply('{_UNKNOWN_CALL} ' .. call_id)
+elseif ending == 'finish-if-open' and redis.call('HEXISTS', summary, 'ended_at') == 1 then
+  redis.call('SREM', open, call_id)
+  return 0
 end
-if #ARGV > 6 then
-  redis.call('HSET', summary, unpack(ARGV, 7))
+if #ARGV > 7 then
+  redis.call('HSET', summary, unpack(ARGV, 8))
 end
 if event ~= '' then
   redis.call('RPUSH', events, event)
@@ -54,6 +62,9 @@ end
 if start ~= '' then
   redis.call('EXPIRE', summary, ARGV[5])
   redis.call('EXPIRE', events, ARGV[5])
+end
+if ending ~= '' then
+  redis.call('SREM', open, call_id)
 end
 local change = {{call_id = call_id, summary = redis.call('HGETALL', summary)}}
 if event ~= '' then
@@ -133,8 +144,38 @@ async def finish_call(
     """Close the record: summary fields and an `ended` event in one write."""
     ending = {"outcome": outcome, "hangup_side": hangup_side, "hangup_cause": hangup_cause}
     await _write(
-        redis, call_id, {"ended_at": ended_at, **ending}, _event("ended", ended_at, ending)
+        redis,
+        call_id,
+        {"ended_at": ended_at, **ending},
+        _event("ended", ended_at, ending),
+        ending="finish",
     )
+
+
+async def close_lost_call(redis: Redis, call_id: str, ended_at: datetime, reason: str) -> bool:
+    """Close a record nobody finished (its channel is gone: the worker handling it died, or
+    its last writes were lost), saying why; False if it was finished meanwhile."""
+    ending = {"outcome": "lost", "hangup_side": None, "hangup_cause": reason}
+    return await _write(
+        redis,
+        call_id,
+        {"ended_at": ended_at, **ending},
+        _event("ended", ended_at, ending),
+        ending="finish-if-open",
+    )
+
+
+async def open_calls(redis: Redis) -> dict[str, datetime]:
+    """The calls started and not finished, with their start."""
+    ids = list(await redis.smembers(OPEN))
+    if not ids:
+        return {}
+    scores = await redis.zmscore(BY_START, ids)
+    return {
+        call_id: datetime.fromtimestamp(score).astimezone()
+        for call_id, score in zip(ids, scores, strict=True)
+        if score is not None
+    }
 
 
 async def get_call(redis: Redis, call_id: str) -> CallRecord | None:
@@ -174,7 +215,8 @@ async def _write(
     *,
     start: datetime | None = None,
     retention: timedelta = RETENTION,
-) -> None:
+    ending: str = "",
+) -> bool:
     unknown = unknown_fields(set(fields) - {"call_id"})
     if unknown:
         raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")
@@ -186,12 +228,13 @@ async def _write(
         start_score if start_score is not None else "",
         int(retention.total_seconds()),
         start_score - retention.total_seconds() if start_score is not None else "",
+        ending,
     ]
     for name, value in fields.items():
         args += [name, _dumps(value)]
-    keys = [_summary_key(call_id), _events_key(call_id), BY_START]
+    keys = [_summary_key(call_id), _events_key(call_id), BY_START, OPEN]
     try:
-        await redis.register_script(_WRITE)(keys=keys, args=args)
+        return bool(await redis.register_script(_WRITE)(keys=keys, args=args))
     except ResponseError as error:
         if _UNKNOWN_CALL in str(error):
             raise UnknownCall(call_id) from None

@@ -15,6 +15,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ivr.calls.backlog import RecordBacklog
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
@@ -37,7 +38,11 @@ class Runtime:
     pin_key: bytes
     tables_source: str = "repository"
     published_version: int | None = None
+    backlog: RecordBacklog = field(init=False, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.backlog = RecordBacklog(self.redis)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tables.zone)

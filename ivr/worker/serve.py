@@ -25,6 +25,7 @@ from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
+from ivr.worker.lost_records import LostRecordSweeper
 from ivr.worker.notifier import Notifier
 from ivr.worker.runtime import Runtime, repository_tables
 
@@ -39,11 +40,30 @@ class StartupError(Exception):
 
 async def serve(settings: Settings) -> None:
     runtime = await start_runtime(settings)
+    client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
     app = StasisApp(
-        AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app),
+        client,
         lambda call: handle_call(call, runtime),
         on_orphan=lambda call: rescue_orphan(call, runtime),
     )
+
+    async def announce_workers() -> None:
+        """Tell the dialplan over how many workers' applications to spread calls."""
+        await client.request(
+            "POST",
+            "/asterisk/variable",
+            params={"variable": "WINET_WORKERS", "value": settings.workers},
+        )
+
+    client.on_connect = announce_workers
+
+    async def channel_ids() -> set[str]:
+        return {channel["id"] for channel in await client.request("GET", "/channels")}
+
+    housekeeping = [
+        asyncio.create_task(runtime.backlog.run(), name="record-backlog"),
+        asyncio.create_task(LostRecordSweeper(runtime, channel_ids).run(), name="lost-records"),
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,14 +73,20 @@ async def serve(settings: Settings) -> None:
     notifier = Notifier(
         runtime,
         lambda endpoint, ring, caller_id: originate(
-            app.client, endpoint, timeout=ring, caller_id=caller_id
+            client, endpoint, timeout=ring, caller_id=caller_id
         ),
     )
     notifier.start()
     await stop.wait()
     log.info("stopping: %d call(s) in progress may finish", app.active_calls)
     await notifier.stop()
+    for task in housekeeping:
+        task.cancel()
+    await asyncio.gather(*housekeeping, return_exceptions=True)
     await app.stop(drain_timeout=DRAIN_SECONDS)
+    await runtime.backlog.replay()
+    if len(runtime.backlog):
+        log.warning("%d call-record write(s) could not be written", len(runtime.backlog))
     await runtime.stop_watching()
     await runtime.redis.aclose()
 

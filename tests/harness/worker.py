@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ivr import store
 from ivr.config import REPO_DIR, Settings
-from ivr.stack import asterisk, processes
-from ivr.stack.launcher import start_components
+from ivr.stack import asterisk, processes, worker
+from ivr.stack.launcher import SUPERVISOR, start_components
 from ivr.stack.setup import prepare_data
 
 START_SECONDS = 30.0
@@ -47,6 +47,7 @@ class Worker:
             "IVR_ALLOW_FAKE_CLOCK": "1",
             "IVR_NOW": self.now,
             "IVR_LOG_LEVEL": "DEBUG",
+            "IVR_WORKERS": "1",
             **self.env,
         }
         with open(self.log, "ab") as out:
@@ -99,8 +100,10 @@ def prepare_stack(redis_db: int) -> Settings:
     settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}")
     STACK_USERS.append(settings)
     start_components(settings, ("redis", "asterisk"))
-    if processes.stop(settings, "worker"):
-        print("\nstopped the hotline's IVR worker; `./hotline up` starts it again")
+    stopped = [SUPERVISOR] if processes.stop(settings, SUPERVISOR) else []
+    stopped += worker.stop(settings)
+    if stopped:
+        print(f"\nstopped the hotline's {', '.join(stopped)}; `./hotline up` starts them again")
     asyncio.run(_flush(settings))
     prepare_data(settings)
     return settings

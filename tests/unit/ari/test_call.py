@@ -154,15 +154,35 @@ async def test_collect_digits_gives_nothing_after_the_first_digit_timeout(call):
     assert digits == ""
 
 
-async def test_keys_pressed_before_collecting_are_forgotten(fake, call):
-    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="9"))
+async def test_keys_pressed_before_collecting_count_in_order(fake, call):
+    await fake.push(*(fake.event("ChannelDtmfReceived", "c1", digit=d) for d in "98"))
     await asyncio.sleep(0.05)
     task = asyncio.create_task(
-        call.collect_digits(max_digits=1, first_digit_timeout=1.0, inter_digit_timeout=1.0)
+        call.collect_digits(max_digits=3, first_digit_timeout=1.0, inter_digit_timeout=1.0)
     )
     await asyncio.sleep(0.05)
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
-    assert await asyncio.wait_for(task, 2.0) == "1"
+    assert await asyncio.wait_for(task, 2.0) == "981"
+
+
+async def test_a_key_pressed_between_two_prompts_answers_the_next_question(fake, call):
+    script_playback(fake)
+    await call.play("sound:greeting")  # not listening: the key waits for a question
+    await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="1"))
+    await asyncio.sleep(0.05)
+    script_playback(fake, state="")
+    assert await call.play("sound:notice", interrupt_keys="12") == "1"
+
+
+async def test_a_key_the_question_does_not_accept_waits_for_one_that_does(fake, call):
+    await fake.push(*(fake.event("ChannelDtmfReceived", "c1", digit=d) for d in "72"))
+    await asyncio.sleep(0.05)
+    script_playback(fake, state="")
+    assert await call.play("sound:notice", interrupt_keys="12") == "2"
+    digits = await call.collect_digits(
+        max_digits=1, first_digit_timeout=0.5, inter_digit_timeout=0.5
+    )
+    assert digits == "7"
 
 
 @pytest.mark.parametrize(

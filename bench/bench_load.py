@@ -1,0 +1,325 @@
+"""The hour everybody calls: SIPp load through the whole supervised hotline, with a fault.
+
+It brings the hotline up the way `./hotline up` does (Redis, Asterisk, one worker per core,
+the web console, the supervisor), on a Redis database of its own and with the service clock
+at Saturday 28 Nov 2026 10:15, where premium is covered and pro is not. Then, per step, SIPp
+places calls at `--rate` per second for `--seconds`:
+
+- half from Klinik Seefeld (premium, covered): the standby technician (a SIPp phone) answers,
+  presses 1 one second later and hangs up 2 s after that;
+- half from Studio Lugano (pro, not covered): the caller presses 1 during the notice and is put
+  through to the desk (a SIPp phone), which hangs up after 3 s.
+
+Per step it prints: offered, answered, reached the right person (by the call record:
+technician bridged, or consent and desk), failed, records complete, and the CPU milliseconds per
+call of Asterisk, each worker, Redis and the web console (from /proc). With `--fault` it breaks
+something halfway through the step and prints: callers left silent more than 5 s (channels in
+the application of a worker that is gone), calls sent to the desk because of it, records lost
+(calls Asterisk answered that have no finished record), and seconds until the hotline routes
+every new call right again.
+
+As root, with the machine to itself (hold the e2e lock when tests share it):
+    flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20,40,60 --seconds 20
+    flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20 --fault worker-kill
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import signal
+import time
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from ivr import store
+from ivr.config import Settings
+from ivr.stack import asterisk, processes, worker
+from ivr.stack.launcher import SUPERVISOR, process_names, start_components, start_supervisor
+from ivr.store import calls as call_records
+from tests.harness.sipp import answering_phone, place_calls
+from tests.harness.worker import prepare_stack
+
+BENCH_REDIS_DB = 2
+SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
+PREMIUM, PRO = "+41441234567", "+41912345678"
+TECHNICIAN_PORTS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073}
+DESK_PORT = 5074
+TECHNICIAN_TALK = 2.0  # after pressing 1
+DESK_TALK = 3.0
+FAULTS = ("worker-kill", "redis-stop", "asterisk-restart", "ari-drop")
+REDIS_STOP_SECONDS = 10.0
+SILENT_SECONDS = 5.0
+GIVE_UP = 60.0  # a caller hangs up after this long, whatever happens
+USER_HZ = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the stack's processes, by process name, across restarts (new PIDs)."""
+
+    settings: Settings
+    last: dict[int, float] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def sample(self) -> None:
+        for name in process_names(self.settings):
+            pid = processes.running_pid(self.settings, name)
+            if pid:
+                seconds = _cpu_seconds(pid)
+                if seconds is not None:
+                    self.last[pid], self.names[pid] = seconds, name
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for pid, seconds in self.last.items():
+            total[_group(self.names[pid])] += seconds
+        return total
+
+
+@dataclass
+class FaultReport:
+    at: float = 0.0
+    silent_callers: int = 0
+    back_to_normal: float | None = None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", default="20", help="calls per second; several: 20,40,60")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each step")
+    parser.add_argument("--fault", choices=FAULTS, help="inject this fault halfway through")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    options = parser.parse_args()
+    rates = [float(rate) for rate in options.rate.split(",")]
+
+    settings = await asyncio.to_thread(bring_up, options.workers)
+    redis = store.connect(settings)
+    try:
+        async with AsyncExitStack() as phones:
+            for name, port in TECHNICIAN_PORTS.items():
+                await phones.enter_async_context(
+                    answering_phone(
+                        name,
+                        port,
+                        answer_after=0.2,
+                        dtmf_schedule=[(1.0, "1")],
+                        hangup_after=1.0 + TECHNICIAN_TALK,
+                    )
+                )
+            await phones.enter_async_context(
+                answering_phone("xy-desk", DESK_PORT, answer_after=0.2, hangup_after=DESK_TALK)
+            )
+            print(
+                f"{options.workers} workers; {options.seconds:.0f} s per step"
+                + (f"; fault: {options.fault}" if options.fault else "")
+            )
+            print(
+                f"{'rate':>5} {'offered':>7} {'answered':>8} {'right':>6} {'failed':>6} "
+                f"{'records':>7}  CPU ms/call: asterisk workers redis web = total"
+            )
+            for rate in rates:
+                await run_step(settings, redis, rate, options.seconds, options.fault)
+    finally:
+        await redis.aclose()
+        await asyncio.to_thread(bring_down, settings)
+
+
+def bring_up(workers: int) -> Settings:
+    """The stack on the bench's database, its clock set, supervised; what ran before is kept."""
+    base = prepare_stack(BENCH_REDIS_DB)
+    os.environ.update(
+        IVR_REDIS_URL=base.redis_url,
+        IVR_ALLOW_FAKE_CLOCK="1",
+        IVR_NOW=SATURDAY_MORNING,
+        IVR_WORKERS=str(workers),
+        IVR_LOG_LEVEL="WARNING",
+    )
+    settings = dataclasses.replace(base, workers=workers)
+    start_components(settings, ("worker", "web"))
+    start_supervisor(settings)
+    return settings
+
+
+def bring_down(settings: Settings) -> None:
+    processes.stop(settings, SUPERVISOR)
+    worker.stop(settings)
+    processes.stop(settings, "web")
+
+
+async def run_step(settings, redis, rate: float, seconds: float, fault: str | None) -> None:
+    count = max(2, round(rate * seconds / 2))  # per path
+    meter = CpuMeter(settings)
+    meter.sample()
+    before = meter.totals()
+    report = FaultReport()
+    started = time.time()
+    load = asyncio.gather(
+        place_calls(
+            count,
+            concurrent=count,
+            rate=rate / 2,
+            caller_ids=[PREMIUM],
+            hangup_after=GIVE_UP,
+            timeout=seconds + 2 * GIVE_UP,
+        ),
+        place_calls(
+            count,
+            concurrent=count,
+            rate=rate / 2,
+            caller_ids=[PRO],
+            dtmf_schedule=[(2.0, "1")],
+            hangup_after=GIVE_UP,
+            timeout=seconds + 2 * GIVE_UP,
+        ),
+    )
+    sampler = asyncio.create_task(_sample_cpu(meter))
+    faulting = asyncio.create_task(inject(settings, fault, seconds / 2, report)) if fault else None
+    premium, pro = await load
+    if faulting is not None:
+        await faulting
+    await _until_quiet(settings)
+    sampler.cancel()
+    meter.sample()
+    records = await _records_since(redis, started - 1)
+    offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
+    right = [r for r in records if _routed_right(r)]
+    complete = [r for r in records if r.get("ended_at")]
+    cpu = meter.totals() - before
+    per_call = {name: cpu[name] / offered * 1000 for name in ("asterisk", "worker", "redis", "web")}
+    print(
+        f"{rate:5.0f} {offered:7} {answered:8} {len(right):6} {offered - len(right):6} "
+        f"{len(complete):7}  {per_call['asterisk']:8.1f} {per_call['worker']:7.1f} "
+        f"{per_call['redis']:5.1f} {per_call['web']:3.1f} = {sum(per_call.values()):5.1f}"
+    )
+    if fault:
+        normal = _back_to_normal(records, report.at)
+        to_desk = [r for r in records if _sent_to_desk_by_fault(r)]
+        print(
+            f"      fault {fault} at +{report.at - started:.1f} s: "
+            f"{report.silent_callers} caller(s) silent > {SILENT_SECONDS:.0f} s, "
+            f"{len(to_desk)} sent to the desk by it, "
+            f"{answered - len(complete)} record(s) lost, routing normal again after "
+            + (f"{normal:.1f} s" if normal is not None else "never (within the step)")
+        )
+
+
+async def inject(settings: Settings, fault: str, after: float, report: FaultReport) -> None:
+    await asyncio.sleep(after)
+    report.at = time.time()
+    watching = asyncio.create_task(_count_silent(settings, report))
+    if fault == "worker-kill":
+        os.kill(processes.running_pid(settings, "worker-1"), signal.SIGKILL)
+    elif fault == "redis-stop":
+        pid = processes.running_pid(settings, "redis")
+        os.kill(pid, signal.SIGSTOP)
+        await asyncio.sleep(REDIS_STOP_SECONDS)
+        os.kill(pid, signal.SIGCONT)
+    elif fault == "asterisk-restart":
+        await asyncio.to_thread(asterisk.cli, settings, "core restart now")
+    elif fault == "ari-drop":
+        await asyncio.to_thread(asterisk.cli, settings, "module reload res_http_websocket.so")
+    await watching
+
+
+async def _count_silent(settings: Settings, report: FaultReport, window: float = 30.0) -> None:
+    """Callers in the application of a worker that is not connected, for more than 5 s."""
+    first_seen: dict[str, float] = {}
+    silent: set[str] = set()
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline:
+        orphaned = await asyncio.to_thread(_orphaned_channels, settings)
+        now = time.monotonic()
+        for channel_id in orphaned:
+            first_seen.setdefault(channel_id, now)
+            if now - first_seen[channel_id] > SILENT_SECONDS:
+                silent.add(channel_id)
+        await asyncio.sleep(0.25)
+    report.silent_callers = len(silent)
+
+
+def _orphaned_channels(settings: Settings) -> set[str]:
+    try:
+        dead = set(worker.unregistered(settings))
+        channels = asterisk.ari_get(settings, "/channels") or []
+    except Exception:
+        return set()
+    return {
+        channel["id"]
+        for channel in channels
+        if channel.get("dialplan", {}).get("app_name") == "Stasis"
+        and channel["dialplan"].get("app_data", "").split(",")[0] in dead
+    }
+
+
+def _routed_right(record: dict) -> bool:
+    if record.get("caller_number") == PREMIUM:
+        return record.get("outcome") == "technician" and record.get("bridged_kind") == "technician"
+    return record.get("consent") == "accepted" and record.get("outcome") == "desk"
+
+
+def _sent_to_desk_by_fault(record: dict) -> bool:
+    return record.get("outcome") in ("desk_fallback", "lost") or (
+        record.get("caller_number") == PREMIUM and record.get("outcome") == "desk"
+    )
+
+
+def _back_to_normal(records: list[dict], fault_at: float) -> float | None:
+    """Seconds from the fault to the start of the first call from which on every call
+    started was routed right (call ids are Asterisk's: creation time in epoch seconds)."""
+    after = sorted((r for r in records if _epoch(r) >= fault_at), key=_epoch)
+    if not after:
+        return None
+    last_wrong = max((i for i, r in enumerate(after) if not _routed_right(r)), default=-1)
+    if last_wrong == len(after) - 1:
+        return None
+    return max(0.0, _epoch(after[last_wrong + 1]) - fault_at) if last_wrong >= 0 else 0.0
+
+
+def _epoch(record: dict) -> float:
+    return float(record["call_id"].split("-")[0])
+
+
+async def _records_since(redis, epoch: float) -> list[dict]:
+    summaries = await call_records.list_calls(redis, limit=10**6)
+    return [s for s in summaries if _is_asterisk_id(s["call_id"]) and _epoch(s) >= epoch]
+
+
+def _is_asterisk_id(call_id: str) -> bool:
+    head = call_id.split("-")[0]
+    return head.replace(".", "", 1).isdigit()
+
+
+async def _until_quiet(settings: Settings, within: float = 60.0) -> None:
+    """No channel left in Asterisk, then time for the sweep of lost records."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not await asyncio.to_thread(asterisk.ari_get, settings, "/channels"):
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(12)
+
+
+async def _sample_cpu(meter: CpuMeter) -> None:
+    while True:
+        await asyncio.to_thread(meter.sample)
+        await asyncio.sleep(0.5)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / USER_HZ  # utime, stime
+
+
+def _group(name: str) -> str:
+    return "worker" if name.startswith("worker-") else name
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

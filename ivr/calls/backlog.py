@@ -1,0 +1,90 @@
+"""Call-record writes that Redis did not take, kept in order and written once it answers again.
+
+A recorder whose write fails hands it, and every later write of the same call, to the backlog,
+so a call's events keep their order and the caller never waits on Redis twice. The worker
+replays the backlog every `RETRY_SECONDS` until it is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ivr.store import calls
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+LIMIT = 200_000  # writes kept at most; past that the oldest are dropped (and counted)
+
+Write = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    call_id: str
+    write: Write
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+class RecordBacklog:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._writes: deque[_Pending] = deque()
+        self._calls: dict[str, int] = {}  # call id -> writes waiting
+        self.dropped = 0
+        self.replayed = 0
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    def holds(self, call_id: str) -> bool:
+        """True while writes of this call wait: later ones must queue behind them."""
+        return call_id in self._calls
+
+    def keep(self, call_id: str, write: Write, *args: Any, **kwargs: Any) -> None:
+        if len(self._writes) >= LIMIT:
+            self._forget(self._writes.popleft())
+            self.dropped += 1
+        self._writes.append(_Pending(call_id, write, args, kwargs))
+        self._calls[call_id] = self._calls.get(call_id, 0) + 1
+
+    async def replay(self) -> int:
+        """Write what waits, oldest first, until done or Redis fails again; how many."""
+        done = 0
+        while self._writes:
+            pending = self._writes[0]
+            try:
+                await pending.write(self._redis, *pending.args, **pending.kwargs)
+            except (RedisError, OSError):
+                break
+            except calls.UnknownCall:
+                log.warning("call %s: a kept record write has no record to go to", pending.call_id)
+            self._forget(self._writes.popleft())
+            done += 1
+        self.replayed += done
+        if done:
+            log.info("wrote %d kept call-record write(s); %d still wait", done, len(self))
+        return done
+
+    async def run(self) -> None:
+        """Replay every RETRY_SECONDS, for as long as the worker runs."""
+        while True:
+            await asyncio.sleep(RETRY_SECONDS)
+            if self._writes:
+                await self.replay()
+
+    def _forget(self, pending: _Pending) -> None:
+        left = self._calls[pending.call_id] - 1
+        if left:
+            self._calls[pending.call_id] = left
+        else:
+            del self._calls[pending.call_id]
