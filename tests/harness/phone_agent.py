@@ -129,7 +129,7 @@ class Agent:
         name, port = command["phone"], int(command["port"])
         if name in self.phones:
             raise ValueError(f"phone {name!r} exists already")
-        self.phones[name] = Phone(self, name, port)
+        self.phones[name] = Phone(self, name, port, command.get("host") or SIP_HOST)
         return {"rtp_port": rtp_port_for(port)}
 
     def cmd_configure(self, command: dict[str, Any]) -> None:
@@ -220,9 +220,10 @@ class Agent:
 
 
 class Phone(pj.Account):
-    """One SIP phone: its own UDP port on loopback, no registration."""
+    """One SIP phone: its own UDP port on loopback (127.0.0.1 unless told, e.g. 127.0.0.2 for
+    the public network behind the trunk), no registration."""
 
-    def __init__(self, agent: Agent, name: str, port: int) -> None:
+    def __init__(self, agent: Agent, name: str, port: int, host: str = SIP_HOST) -> None:
         super().__init__()
         self.agent = agent
         self.name = name
@@ -230,10 +231,10 @@ class Phone(pj.Account):
         self.behaviour = dict(DEFAULT_BEHAVIOUR)
         self.numbering = itertools.count(1)
         transport = pj.TransportConfig()
-        transport.boundAddress = SIP_HOST
+        transport.boundAddress = host
         transport.port = port
         self.transport_id = agent.endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
-        self.create(self._account_config(f"sip:{name}@{SIP_HOST}:{port}"))
+        self.create(self._account_config(f"sip:{name}@{host}:{port}"))
 
     def _account_config(self, id_uri: str) -> pj.AccountConfig:
         config = pj.AccountConfig()

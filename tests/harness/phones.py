@@ -48,6 +48,10 @@ AGENT_SCRIPT = Path(__file__).with_name("phone_agent.py")
 DESK_AND_TECHNICIANS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073, "xy-desk": 5074}
 CALLER = {"caller": 5070}
 ALL_PHONES = {**CALLER, **DESK_AND_TECHNICIANS}
+# A customer's phone on the public network, where Asterisk's `trunk` endpoint sends callbacks
+# (asterisk-config/pjsip.conf); started in an agent of its own: Phones.start(PSTN, host=...).
+PSTN = {"pstn": 5090}
+PSTN_HOST = "127.0.0.2"
 
 COMMAND_TIMEOUT = 10.0
 
@@ -162,8 +166,10 @@ class Phones:
         work_dir: Path,
         pjsua_log: bool = False,
         startup_timeout: float = 15.0,
+        host: str = "127.0.0.1",
     ) -> Phones:
-        """Start the agent with these phones (name -> SIP port) and wait until they listen."""
+        """Start the agent with these phones (name -> SIP port on `host`) and wait until they
+        listen."""
         record_dir = work_dir / "recordings"
         record_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = work_dir / "phone-agent.stderr"
@@ -178,7 +184,7 @@ class Phones:
         try:
             phones_agent._ready.result(startup_timeout)
             for name, port in phones.items():
-                phones_agent._request_blocking("add_phone", phone=name, port=port)
+                phones_agent._request_blocking("add_phone", phone=name, port=port, host=host)
                 phones_agent.phones[name] = port
         except (concurrent.futures.TimeoutError, PhoneAgentError) as error:
             phones_agent.stop()

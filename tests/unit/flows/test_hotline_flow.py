@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.routing import Contract, Leg, decide
 from ivr.store import calls, pins
+from ivr.store import requests as request_store
 from ivr.worker.runtime import Runtime
 from tests.unit.flows.scripted import (
     ACCEPTS,
@@ -150,6 +151,27 @@ async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
     assert leg_results(record) == [*expected, ("desk", "answered")]
     assert record.summary["outcome"] == "desk" and record.summary["desk_status"] == "connected"
     assert "technician_unavailable" in call.prompts_heard
+
+
+async def test_ladder_exhausted_opens_the_request_the_customer_is_owed(runtime: Runtime):
+    call, record = await place(runtime, Script(PREMIUM, legs={DESK: ACCEPTS}))
+
+    [request] = await request_store.active_requests(runtime.redis)
+    assert (request.source, request.call_id, request.state) == (
+        "ladder_exhausted",
+        call.channel_id,
+        "open",
+    )
+    assert (request.customer_id, request.callback_number) == ("klinik-seefeld", PREMIUM)
+    assert request.first_reaction_due.isoformat() == record.summary["first_reaction_due"]
+    assert record.summary["callback_request"] == request.id
+    assert record.events[-2]["kind"] == "callback_requested"
+
+
+async def test_a_call_a_technician_took_opens_no_request(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    await place(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))
+    assert await request_store.active_requests(runtime.redis) == []
 
 
 async def test_withheld_number_with_the_right_pin_reaches_the_technician(runtime: Runtime):
