@@ -105,7 +105,7 @@ async def create_request(redis: Redis, settings: Settings, args: argparse.Namesp
             summary=args.summary,
             source="cli",
             created_by=_user(),
-            now=clock_from_env(os.environ, tables.zone)(),
+            now=clock_from_env(os.environ, tables.zone)().astimezone(tables.zone),
             customer_id=args.customer,
             call_id=args.call,
             callback_number=args.number,
@@ -148,7 +148,8 @@ async def _tables(redis: Redis, settings: Settings) -> Tables:
 
 async def _now(redis: Redis, settings: Settings) -> datetime:
     """The service clock (`IVR_NOW` where allowed), as the workers see it."""
-    return clock_from_env(os.environ, (await _tables(redis, settings)).zone)()
+    zone = (await _tables(redis, settings)).zone
+    return clock_from_env(os.environ, zone)().astimezone(zone)
 
 
 def _user() -> str:
