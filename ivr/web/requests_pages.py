@@ -67,7 +67,7 @@ async def request_page(request: web.Request) -> web.StreamResponse:
         state=found.state + (" (first reaction late)" if found.breached(console.clock()) else ""),
         holder=_holder(found, await _technician_names(request)) or "nobody yet",
         customer=_customer(found),
-        tier=found.tier or "unknown",
+        tier=await _tier(request, found),
         number=caller(found.callback_number) if found.callback_number else "unknown",
         due=_when(found.first_reaction_due, zone) or "none (best effort)",
         summary=found.summary,
@@ -252,6 +252,12 @@ def _actions(found: Request, session: Session) -> Markup:
         else "",
         cancel=button("cancel", "Cancel the request") if session.role == "admin" else "",
     )
+
+
+async def _tier(request: web.Request, found: Request) -> str:
+    tables = (await console_of(request).tables.get()).tables
+    name = tables.tier_names.get(found.tier or "") if tables else None
+    return f"{name} ({found.tier})" if name else (found.tier or "unknown")
 
 
 async def _technician_names(request: web.Request) -> dict[str, str]:

@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import expect
 
 from ivr.clock import parse_instant
 from ivr.config import REPO_DIR
 from ivr.routing import load_tables, technicians_on_call
 from ivr.store import requests as request_store
 from tests.e2e.conftest import SATURDAY_MORNING, SMTP_PORT, publish_change, wait_for_record
+from tests.e2e.test_web_console import ConsoleServer, headless_chromium, open_tab, screenshot_path
 from tests.fixtures.smtp import SmtpServer, running_smtp_server
 from tests.harness.phones import PSTN, PSTN_HOST, PhoneAgentError, Phones
 from tests.harness.worker import Worker
@@ -32,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk
 
 PREMIUM = "+41441234567"  # klinik-seefeld, premium: its number is called back
 RINGS_WITHIN = 3.0  # seconds from a new request to the standby technician's phone ringing
+TECHNICIAN_PASSWORD = "a technician's long password"
 
 
 def on_call() -> list[str]:
@@ -246,3 +250,79 @@ async def test_a_request_made_while_the_worker_is_down_is_notified_once_it_is_ba
     for number in numbers:
         request = await request_store.get_request(redis, number)
         assert [n["channel"] for n in request.notifications].count("phone") == 1
+
+
+async def test_the_technician_takes_it_on_the_phone_and_calls_back_from_the_console(
+    phones, pstn, redis, stack_settings, tmp_path
+):
+    standby = on_call()[0]
+    technician = standby.removeprefix("tech-")
+    await phones.configure(standby, answer_after=0.5, dtmf=[(2.5, "1")])
+    await pstn.configure("pstn", answer_after=1, hangup_after=4)
+    server = ConsoleServer(
+        stack_settings.redis_url,
+        tmp_path,
+        {"IVR_ALLOW_FAKE_CLOCK": "1", "IVR_NOW": SATURDAY_MORNING, "IVR_LOG_LEVEL": "INFO"},
+    )
+    await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "ivr",
+            "users",
+            "add",
+            technician,
+            "--role",
+            "technician",
+            "--technician",
+            technician,
+            "--password-stdin",
+        ],
+        input=TECHNICIAN_PASSWORD + "\n",
+        text=True,
+        env=server.environment(),
+        cwd=REPO_DIR,
+        check=True,
+        capture_output=True,
+    )
+    number = int(
+        await ivr_requests(
+            stack_settings, "create", "--customer", "klinik-seefeld", "--summary", "no dial tone"
+        )
+    )
+    await request_when(redis, number, lambda r: r.state == "acknowledged")
+    await phones.configure(standby, answer_after=0.5)  # the callback: just answer
+    server.start()
+    try:
+        async with headless_chromium() as browser:
+            tab = await open_tab(browser)
+            page = tab.page
+            await page.goto(server.url + "/login")
+            await page.fill("input[name=user]", technician)
+            await page.fill("input[name=password]", TECHNICIAN_PASSWORD)
+            await page.click("button:has-text('Log in')")
+            await page.wait_for_load_state()
+            await expect(page.locator("table.my-requests")).to_contain_text("no dial tone")
+            await page.click(f"table.my-requests a:has-text('#{number}')")
+            await page.click("button:has-text('Call the customer back')")
+            await expect(page.locator("p.message")).to_contain_text("Your phone rings now")
+            await phones.wait_for(standby, "incoming", count=2, timeout=10)
+            customer = await pstn.wait_for("pstn", "incoming", timeout=30)
+            assert PREMIUM in customer["request_uri"]
+            await pstn.wait_for("pstn", "disconnected", timeout=20)
+            request = await request_when(redis, number, lambda r: r.state == "contacted")
+            assert request.first_contact_at is not None
+            await page.reload()
+            await page.select_option("select[name=intervention]", "remote")
+            await page.fill("input[name=minutes]", "20")
+            await page.fill("input[name=note]", "line card reset remotely")
+            await page.click("button:has-text('Record the intervention and resolve')")
+            await expect(page.locator(".request-state")).to_have_text("resolved")
+            await page.screenshot(path=screenshot_path("technician-request.png"), full_page=True)
+            assert tab.errors == []
+    finally:
+        server.stop()
+    request = await request_store.get_request(redis, number)
+    assert (request.intervention, request.intervention_minutes) == ("remote", 20)
+    assert [e["result"] for e in request.history if e["kind"] == "callback"] == ["connected"]
