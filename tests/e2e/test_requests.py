@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import expect
@@ -25,8 +27,20 @@ from ivr.clock import parse_instant
 from ivr.config import REPO_DIR
 from ivr.routing import load_tables, technicians_on_call
 from ivr.store import requests as request_store
-from tests.e2e.conftest import SATURDAY_MORNING, SMTP_PORT, publish_change, wait_for_record
-from tests.e2e.test_web_console import ConsoleServer, headless_chromium, open_tab, screenshot_path
+from tests.e2e.conftest import (
+    SATURDAY_MORNING,
+    SMTP_PORT,
+    prompt_seconds,
+    publish_change,
+    wait_for_record,
+)
+from tests.e2e.test_web_console import (
+    PASSWORDS,
+    ConsoleServer,
+    headless_chromium,
+    open_tab,
+    screenshot_path,
+)
 from tests.fixtures.smtp import SmtpServer, running_smtp_server
 from tests.harness.phones import PSTN, PSTN_HOST, PhoneAgentError, Phones
 from tests.harness.worker import Worker
@@ -34,8 +48,11 @@ from tests.harness.worker import Worker
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk")]
 
 PREMIUM = "+41441234567"  # klinik-seefeld, premium: its number is called back
+PRO = "+41912345678"  # studio-lugano, pro: not covered on Saturday, goes to the desk
 RINGS_WITHIN = 3.0  # seconds from a new request to the standby technician's phone ringing
 TECHNICIAN_PASSWORD = "a technician's long password"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def on_call() -> list[str]:
@@ -326,3 +343,54 @@ async def test_the_technician_takes_it_on_the_phone_and_calls_back_from_the_cons
     request = await request_store.get_request(redis, number)
     assert (request.intervention, request.intervention_minutes) == ("remote", 20)
     assert [e["result"] for e in request.history if e["kind"] == "callback"] == ["connected"]
+
+
+async def test_the_desk_forwards_a_call_and_the_standby_is_rung(
+    phones, sipp, redis, stack_settings, tmp_path
+):
+    standby = on_call()[0]
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    await phones.configure(standby, answer_after=0.5, dtmf=[(2.5, "1")])
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+    call = await sipp(PRO, [(during_notice, "1")])
+    assert call.answered
+    record = await wait_for_record(redis, caller=PRO)
+    assert record.summary["outcome"] == "desk"
+    server = ConsoleServer(
+        stack_settings.redis_url,
+        tmp_path,
+        {"IVR_ALLOW_FAKE_CLOCK": "1", "IVR_NOW": SATURDAY_MORNING, "IVR_LOG_LEVEL": "INFO"},
+    )
+    await asyncio.to_thread(server.add_user, "dan", "desk")
+    server.start()
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            await log_in(session, server.url, "dan")
+            desk = await (await session.get(server.url + "/desk")).text()
+            token = CSRF_META.search(desk).group(1)
+            response = await session.post(
+                f"{server.url}/desk/calls/{record.call_id}/forward",
+                data={"csrf_token": token, "problem": "phones dead after the notice"},
+                headers={"Accept": "application/json"},
+            )
+            assert response.status == 200, await response.text()
+            number = (await response.json())["request_id"]
+            forwarded = time.time()
+    finally:
+        server.stop()
+    incoming = await phones.wait_for(standby, "incoming", timeout=10)
+    assert incoming.time - forwarded <= RINGS_WITHIN
+    request = await request_when(redis, number, lambda r: r.state == "acknowledged")
+    assert (request.source, request.call_id, request.tier) == ("desk", record.call_id, "pro")
+    assert request.summary == "phones dead after the notice"
+
+
+async def log_in(session: aiohttp.ClientSession, base: str, user: str) -> None:
+    form = await (await session.get(base + "/login")).text()
+    token = CSRF_FIELD.search(form).group(1)
+    response = await session.post(
+        base + "/login",
+        data={"csrf_token": token, "user": user, "password": PASSWORDS[user]},
+        allow_redirects=False,
+    )
+    assert response.status == 303
