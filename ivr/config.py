@@ -29,6 +29,7 @@ class Settings:
     ari_user: str
     ari_app: str
     workers: int
+    overload_lag_ms: int
     sip_host: str
     sip_port: int
     rtp_start: int
@@ -56,6 +57,7 @@ class Settings:
             ari_user=env.get("IVR_ARI_USER", "winet-ivr"),
             ari_app=env.get("IVR_ARI_APP", worker_app(1)),
             workers=_int(env, "IVR_WORKERS", os.cpu_count() or 1),
+            overload_lag_ms=_int(env, "IVR_OVERLOAD_LAG_MS", 500),
             sip_host=env.get("IVR_SIP_HOST", "127.0.0.1"),
             sip_port=_int(env, "IVR_SIP_PORT", 5060),
             rtp_start=_int(env, "IVR_RTP_START", 10000),

@@ -112,6 +112,9 @@ class CallRecorder:
         await self._update(callback_request=request_id)
         await self._event("callback_requested", request_id=request_id, technician_id=technician_id)
 
+    async def overloaded(self, lag_seconds: float) -> None:
+        await self._event("overload", lag_ms=round(lag_seconds * 1000))
+
     async def error(self, detail: str) -> None:
         await self._event("error", error=detail)
 

@@ -46,7 +46,7 @@ class CallSummary:
     bridged_kind: str | None = None  # technician or desk
     bridged_at: datetime | None = None
     # how it ended
-    outcome: str | None = None  # technician, desk, withdrawn, desk_unreachable, ...
+    outcome: str | None = None  # technician, desk, withdrawn, desk_unreachable, desk_overload, ...
     hangup_side: str | None = None  # caller, technician, desk, hotline
     hangup_cause: str | int | None = None
     ended_at: datetime | None = None
@@ -108,6 +108,7 @@ EVENT_KINDS = {
     "consent": "answer, key",
     "leg": "role, id, result (ringing, accepted, declined, not_accepted, or a dial failure)",
     "bridged": "role, id",
+    "overload": "lag_ms (the worker was past capacity: straight to the desk)",
     "error": "error",
     "orphan": "detail",
     "desk_outcome": "outcome, note, by",

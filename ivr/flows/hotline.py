@@ -9,6 +9,7 @@
 5. Not covered: the cost-consequence notice; the caller continues (to the desk) or withdraws.
 6. Every hand-over to the desk carries the call's context.
 7. Whatever fails on our side, the caller goes to the desk; the record is always finished.
+   So does a new call while this worker is past capacity (its measured delay too long).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ DESK_FALLBACK = ("hand-to-desk", "s", 1)
 async def handle_call(call: Call, runtime: Runtime) -> None:
     talk = conversation(call, runtime)
     try:
+        if runtime.load.overloaded:
+            await shed_to_desk(talk)
+            return
         await talk.answer()
         await talk.record.started(call.caller_number, call.caller_name, talk.lang)
         await talk.say("greeting")
@@ -91,11 +95,21 @@ async def send_to_desk_by_dialplan(talk: Conversation) -> None:
         log.exception("call %s: could not even send it to the desk", talk.call.channel_id)
 
 
+async def shed_to_desk(talk: Conversation) -> None:
+    """Past capacity: the caller goes straight to the desk, with a record saying why."""
+    talk.runtime.load.shed += 1
+    await talk.record.started(talk.call.caller_number, talk.call.caller_name, talk.lang)
+    await talk.record.overloaded(talk.runtime.load.lag)
+    talk.outcome = "desk_overload"
+    await talk.leave_for_dialplan(*DESK_FALLBACK)
+
+
 async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash)."""
     talk = conversation(call, runtime)
     await talk.record.orphan("found unhandled after a reconnect")
     await send_to_desk_by_dialplan(talk)
+    await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 
 def conversation(call: Call, runtime: Runtime) -> Conversation:

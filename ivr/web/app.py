@@ -72,7 +72,6 @@ def create_app(
     )
     add_routes(app)
     app.on_response_prepare.append(_security_headers)
-    app.on_startup.append(_start_board)
     app.on_shutdown.append(_stop_board)
     return app
 
@@ -120,10 +119,6 @@ async def error_pages(request: web.Request, handler) -> web.StreamResponse:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
-
-
-async def _start_board(app: web.Application) -> None:
-    app[CONSOLE].board.start()
 
 
 async def _stop_board(app: web.Application) -> None:

@@ -1,10 +1,11 @@
 """The live list of calls routed to the desk, shared by every desk view this server shows.
 
-One subscription to the call records feeds it: it first subscribes, then reads the recent
-calls, then applies each published change (the whole summary and the event it added), so no
-change falls between the read and the subscription. Every desk view listens to it and gets
-each change of a desk call as it happens. A lost Redis connection is retried; every listener
-then gets the whole list again.
+One subscription to the call records feeds it while at least one desk view listens: it
+first subscribes, then reads the recent calls, then applies each published change (the whole
+summary and the event it added), so no change falls between the read and the subscription.
+Every desk view listens to it and gets each change of a desk call as it happens. A lost Redis
+connection is retried; every listener then gets the whole list again. When the last view has
+gone for IDLE_SECONDS, the board stops following: nobody watching costs nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ RESUBSCRIBE_SECONDS = 1.0
 LISTENER_BACKLOG = 500  # updates a slow listener may fall behind before it is dropped
 PRUNE_EVERY = 500  # changes
 _DEDUPLICATE_TAIL = 50
+IDLE_SECONDS = 30.0  # the board follows this long after the last view left (a page reload)
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,26 @@ class DeskBoard:
         self._listeners: set[Listener] = set()
         self._changes_since_prune = 0
         self._task: asyncio.Task[None] | None = None
+        self._idle: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._follow(), name="desk-board")
+    @property
+    def following(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
         await stop_follower(self._task)
+        self._task = None
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
+
+    async def current_cards(self) -> tuple[DeskCard, ...]:
+        """The desk calls now: as followed, or read once when no view is open."""
+        if not self.following:
+            await self._load()
+        return self.cards()
 
     def cards(self) -> tuple[DeskCard, ...]:
         """The desk calls of the last DESK_WINDOW, newest first."""
@@ -109,10 +122,24 @@ class DeskBoard:
     def listen(self) -> Listener:
         listener = Listener()
         self._listeners.add(listener)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if not self.following:
+            self._task = asyncio.create_task(self._follow(), name="desk-board")
         return listener
 
     def unlisten(self, listener: Listener) -> None:
         self._listeners.discard(listener)
+        if not self._listeners and self._idle is None:
+            self._idle = asyncio.create_task(self._stop_when_idle(), name="desk-board-idle")
+
+    async def _stop_when_idle(self) -> None:
+        await asyncio.sleep(IDLE_SECONDS)
+        self._idle = None
+        if not self._listeners:
+            await stop_follower(self._task)
+            self._task = None
 
     async def _follow(self) -> None:
         while True:

@@ -34,7 +34,7 @@ MAX_PROBLEM = 2000
 @allow("desk", "admin")
 async def desk_page(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
-    cards = console_of(request).board.cards()
+    cards = await console_of(request).board.current_cards()
     body = render(
         "desk",
         cards=render_cards(cards, session.csrf_token),

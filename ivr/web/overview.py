@@ -31,7 +31,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         desk=tables.destinations.desk.name,
         tables=element("a", version, href="/admin/tables"),
         open_requests=len(await active_requests(console.redis)),
-        desk_calls=len(console.board.cards()),
+        desk_calls=len(await console.board.current_cards()),
     )
     return page(request, "Overview", body)
 

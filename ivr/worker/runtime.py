@@ -22,6 +22,7 @@ from ivr.prompts.catalogue import Catalogue
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import tables as table_versions
 from ivr.store.pubsub import stop_follower
+from ivr.worker.load import LoadGauge
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,12 @@ class Runtime:
     tables_source: str = "repository"
     published_version: int | None = None
     backlog: RecordBacklog = field(init=False, repr=False)
+    load: LoadGauge = field(init=False, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.backlog = RecordBacklog(self.redis)
+        self.load = LoadGauge(self.settings.overload_lag_ms / 1000)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tables.zone)

@@ -32,6 +32,9 @@ from ivr.worker.runtime import Runtime, repository_tables
 log = logging.getLogger("ivr.worker")
 
 DRAIN_SECONDS = 30.0  # calls in progress may finish this long after a stop is asked
+# After a (re)connect, how long a channel in our application may wait for its StasisStart
+# before it counts as left behind (by a worker that died): short, so its caller is not kept.
+ORPHAN_SETTLE_SECONDS = 0.5
 
 
 class StartupError(Exception):
@@ -40,7 +43,13 @@ class StartupError(Exception):
 
 async def serve(settings: Settings) -> None:
     runtime = await start_runtime(settings)
-    client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
+    client = AriClient(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password,
+        settings.ari_app,
+        orphan_settle=ORPHAN_SETTLE_SECONDS,
+    )
     app = StasisApp(
         client,
         lambda call: handle_call(call, runtime),
@@ -62,6 +71,7 @@ async def serve(settings: Settings) -> None:
 
     housekeeping = [
         asyncio.create_task(runtime.backlog.run(), name="record-backlog"),
+        asyncio.create_task(runtime.load.run(), name="load-gauge"),
         asyncio.create_task(LostRecordSweeper(runtime, channel_ids).run(), name="lost-records"),
     ]
     stop = asyncio.Event()

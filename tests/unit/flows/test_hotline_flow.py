@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ivr.flows.hotline import handle_call, rescue_orphan
+from ivr.flows.hotline import conversation, handle_call, rescue_orphan
 from ivr.routing import Contract, Leg, decide
 from ivr.store import calls, pins
 from ivr.store import requests as request_store
@@ -326,12 +326,16 @@ async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtim
     assert call.variables["__WINET_CUSTOMER"] == "klinik-seefeld"
 
 
-async def test_an_orphan_goes_to_the_desk(runtime: Runtime, redis_client):
+async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Runtime):
     call = ScriptedCall(Script(PREMIUM), runtime.clock)
+    await conversation(call, runtime).record.started(PREMIUM, "", "de")  # by a worker now dead
 
     await rescue_orphan(call, runtime)
 
     assert call.left_for == ("hand-to-desk", "s", 1)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert [e["kind"] for e in record.events] == ["started", "orphan", "ended"]
+    assert record.summary["outcome"] == "desk_fallback"
 
 
 async def test_the_language_chosen_in_the_menu_wins_over_the_customers(runtime: Runtime):
@@ -361,3 +365,17 @@ async def test_no_choice_in_the_menu_keeps_the_customers_language(runtime: Runti
     menu = [lang for ids, lang in call.heard if ids == ("language_menu",)]
     assert menu == ["de", "fr", "it", "en"], "each language offers itself in its own voice"
     assert record.summary["language"] == "it"
+
+
+async def test_past_capacity_a_new_call_goes_straight_to_the_desk_with_a_record(runtime: Runtime):
+    runtime.load.note(runtime.load.limit * 10)
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+
+    await handle_call(call, runtime)
+
+    assert not call.answered and call.heard == [], "no IVR at all: straight on"
+    assert call.left_for == ("hand-to-desk", "s", 1)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert record.summary["outcome"] == "desk_overload"
+    assert [e["kind"] for e in record.events] == ["started", "overload", "ended"]
+    assert runtime.load.shed == 1
