@@ -91,7 +91,11 @@ class Notifier:
                 data = timer.data
                 await self.notify(data["request_id"], data["round"], data["position"])
             elif timer.kind == jobs.CALLBACK:
-                await self.call_back(**timer.data)
+                # A click-to-call may outlast the lease (a long talk with the customer): it is
+                # done at most once; a lost one is simply clicked again.
+                if await timers.complete(self.runtime.redis, claim):
+                    await self.call_back(timer.data["request_id"], timer.data["technician"])
+                return
             else:
                 log.error("timer %s: unknown kind %r, dropped", timer.id, timer.kind)
         except Exception:
