@@ -140,6 +140,11 @@ class Conversation:
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else leg.kind
 
+    async def take_over(self) -> None:
+        """A call a worker that died left behind: stop what it left playing, so that the
+        channel does what we ask next at once."""
+        await self.call.stop_playbacks_left()
+
     async def hang_up(self) -> None:
         self.hangup_side = "hotline"
         await self.call.hangup()

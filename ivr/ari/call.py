@@ -38,10 +38,24 @@ LEG_ARG = "leg"
 DTMF_KEYS = "0123456789*#ABCD"
 MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "tone:")
 DIAL_FAILURES = ("no_answer", "busy", "declined", "failed", "unreachable")
+# The events a Call acts on; an application of Calls need receive no others.
+EVENT_TYPES = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDtmfReceived",
+    "PlaybackStarted",
+    "PlaybackFinished",
+    "ChannelEnteredBridge",
+    "ChannelHangupRequest",
+    "ChannelDestroyed",
+    "Dial",
+    "ApplicationReplaced",
+)
 
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
 _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
+PLAYBACKS_PROBED = 64  # a call's playbacks a successor looks for (a call plays a dozen or so)
 KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
@@ -157,6 +171,7 @@ class Call:
         self._legs: list[Call] = []
         self._bridges: list[Bridge] = []
         self._closed = False
+        self._playbacks_started = 0
         # Asterisk's own timestamps (ISO 8601), to measure how soon a caller hears us
         self.stasis_start_at: str | None = None
         self.first_playback_at: str | None = None
@@ -367,6 +382,21 @@ class Call:
         await self._channel_request("POST", "/continue", params)
         await self._until_ended(_CONFIRM_WAIT)
 
+    async def stop_playbacks_left(self, most: int = PLAYBACKS_PROBED) -> None:
+        """Stop what another Call object of this channel (a worker that died) left playing.
+
+        Asterisk runs a channel's ARI commands one after the other, a playback included: until
+        it ends, nothing else happens to the channel. Playback ids are the channel's id and a
+        count, so the one that takes over can name them without being told."""
+        ids = [playback_id_of(self.channel_id, n) for n in range(1, most + 1)]
+        await asyncio.gather(*(self._stop_if_playing(playback_id) for playback_id in ids))
+
+    async def _stop_if_playing(self, playback_id: str) -> None:
+        try:
+            await self._client.request("DELETE", f"/playbacks/{playback_id}")
+        except NotFound:
+            pass
+
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
 
@@ -520,7 +550,8 @@ class Call:
         """Play media; while listening for digits, the first one stops it and is returned (a
         key pressed ahead answers before the media even starts)."""
         loop = asyncio.get_running_loop()
-        playback_id = _new_id()
+        self._playbacks_started += 1
+        playback_id = playback_id_of(self.channel_id, self._playbacks_started)
         playback = self._playbacks[playback_id] = _Playback(media, loop.create_future())
         digit = None
         try:
@@ -738,6 +769,11 @@ class Bridge:
             pass
         except AriError as error:
             log.warning("could not destroy bridge %s: %s", self.bridge_id, error)
+
+
+def playback_id_of(channel_id: str, count: int) -> str:
+    """The id of the `count`th playback a Call starts on a channel."""
+    return f"{channel_id}-play-{count}"
 
 
 def _new_id() -> str:

@@ -108,6 +108,7 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash)."""
     talk = conversation(call, runtime)
     await talk.record.orphan("found unhandled after a reconnect")
+    await talk.take_over()
     await send_to_desk_by_dialplan(talk)
     await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 

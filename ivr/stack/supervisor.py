@@ -1,6 +1,7 @@
 """Keeps the hotline's processes running where no systemd does it: `ivr stack supervise`.
 
-Every `POLL_SECONDS` it checks each process of the stack by its PID file; one that is gone is
+Every `POLL_SECONDS` it checks each process of the stack that ran when it started (those
+`ivr stack up` started), by its PID file; one that is gone is
 started again at once, and again with a growing delay if it keeps dying (`BACKOFF_SECONDS`),
 the delay starting over once it has stayed up `STABLE_SECONDS`. A restarted worker finds the
 calls its predecessor left in its Stasis application and sends them on to the desk; new calls
@@ -47,8 +48,12 @@ def starter(settings: Settings, name: str) -> Callable[[], object]:
 
 
 def supervise(settings: Settings, stop: threading.Event) -> None:
-    """Watch and restart until `stop` is set."""
-    watched = [Watched(name, starter(settings, name)) for name in process_names(settings)]
+    """Watch what runs now (what `ivr stack up` started) and restart it until `stop` is set."""
+    watched = [
+        Watched(name, starter(settings, name))
+        for name in process_names(settings)
+        if processes.running_pid(settings, name)
+    ]
     log.info("supervising %s", ", ".join(w.name for w in watched))
     while not stop.wait(POLL_SECONDS):
         _reap_children()

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from ivr import store
 from ivr.ari.app import StasisApp
-from ivr.ari.call import originate
+from ivr.ari.call import EVENT_TYPES, originate
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
 from ivr.config import Settings
@@ -65,6 +65,7 @@ async def serve(settings: Settings) -> None:
         )
 
     client.on_connect = announce_workers
+    client.event_types = EVENT_TYPES
 
     async def channel_ids() -> set[str]:
         return {channel["id"] for channel in await client.request("GET", "/channels")}

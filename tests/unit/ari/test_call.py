@@ -350,3 +350,17 @@ def test_dial_failure_reasons_come_from_cause_then_dialstatus():
 async def _playback_id(fake) -> str:
     recorded = await fake.wait_request_matching(lambda r: "/play/" in r.path)
     return recorded.path.rsplit("/", 1)[1]
+
+
+async def test_a_successor_stops_what_a_dead_worker_left_playing(fake, client, call):
+    script_playback(fake, state="")
+    task = asyncio.create_task(call.play("sound:long-notice"))
+    await fake.wait_request_matching(lambda r: "/play/" in r.path)
+    task.cancel()  # the worker dies mid-prompt; its playback goes on in Asterisk
+
+    successor = Call(client, fake.channel("c1"))
+    await successor.stop_playbacks_left(most=3)
+
+    deleted = [r.path for r in fake.requests if r.method == "DELETE"]
+    assert "/playbacks/c1-play-1" in deleted, "the id the first worker used"
+    assert {"/playbacks/c1-play-2", "/playbacks/c1-play-3"} <= set(deleted)

@@ -85,6 +85,7 @@ class ScriptedCall:
         self.variables: dict[str, str] = {}
         self.left_for: tuple[str, str, int] | None = None
         self.answered = False
+        self.taken_over = False
         self.on_hold = False
         self._presses = list(script.presses)
         self._ended = False
@@ -172,6 +173,9 @@ class ScriptedCall:
 
     async def close(self) -> None:
         self._ended = True
+
+    async def stop_playbacks_left(self) -> None:
+        self.taken_over = True
 
     def _played(self, media: tuple[str, ...], lang: str | None) -> None:
         ids = tuple(uri.removeprefix(MEDIA_PREFIX) for uri in media)

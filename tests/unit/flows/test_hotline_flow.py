@@ -332,6 +332,7 @@ async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Ru
 
     await rescue_orphan(call, runtime)
 
+    assert call.taken_over, "what the dead worker left playing is stopped first"
     assert call.left_for == ("hand-to-desk", "s", 1)
     record = await calls.get_call(runtime.redis, call.channel_id)
     assert [e["kind"] for e in record.events] == ["started", "orphan", "ended"]
