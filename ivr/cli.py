@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "ivr.commands.serve",
     "ivr.commands.web",
     "ivr.commands.desk",
+    "ivr.commands.requests",
 ]
 
 

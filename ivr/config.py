@@ -46,6 +46,9 @@ class Settings:
     web_port: int
     support_number: str
     sounds_dir: Path
+    smtp_host: str
+    smtp_port: int
+    mail_sender: str
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -72,6 +75,9 @@ class Settings:
             web_port=_int(env, "IVR_WEB_PORT", 8080),
             support_number=env.get("IVR_SUPPORT_NUMBER", "0800100200"),
             sounds_dir=Path(env.get("IVR_SOUNDS_DIR", asterisk_root / "usr/share/asterisk/sounds")),
+            smtp_host=env.get("IVR_SMTP_HOST", "127.0.0.1"),
+            smtp_port=_int(env, "IVR_SMTP_PORT", 25),
+            mail_sender=env.get("IVR_MAIL_SENDER", "Winet hotline <hotline@winet.example>"),
         )
 
     @property

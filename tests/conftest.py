@@ -5,7 +5,7 @@ from ivr.stack import processes
 from ivr.stack.launcher import COMPONENTS
 from tests.harness.worker import STACK_USERS
 
-pytest_plugins = ["tests.fixtures.redis", "tests.harness.fixtures"]
+pytest_plugins = ["tests.fixtures.redis", "tests.fixtures.smtp", "tests.harness.fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

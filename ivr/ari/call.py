@@ -314,14 +314,20 @@ class Call:
         """
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
-        channel_variables = {name: str(value) for name, value in (variables or {}).items()}
-        channel_variables.update(_header_variables(headers or {}))
+        channel_variables = _channel_variables(variables, headers)
         if self.ended:
             raise self._hung_up()
         leg = Call(self._client, {"id": _new_id()}, args=(LEG_ARG,), on_playback=self.on_playback)
         self._legs.append(leg)
         try:
-            await self._originate(leg, endpoint, timeout, caller_id, channel_variables)
+            try:
+                await _originate(
+                    leg, endpoint, timeout, caller_id, channel_variables, self.channel_id
+                )
+            except DialFailed:
+                if self.ended:
+                    raise self._hung_up() from None
+                raise
             answered = await self._first(leg._in_stasis, leg._ended, limit=timeout + _DIAL_GRACE)
         except BaseException:
             await self._drop_leg(leg)
@@ -329,10 +335,7 @@ class Call:
         if answered is leg._in_stasis:
             return leg
         await self._drop_leg(leg)
-        if answered is None:
-            raise DialFailed("no_answer", endpoint, f"no answer within {timeout} s")
-        reason = dial_failure_reason(leg._cause, leg._dialstatus)
-        raise DialFailed(reason, endpoint, leg._ended.result())
+        raise leg._dial_failure(endpoint, timeout, answered is None)
 
     async def bridge(self, other: Call) -> Bridge:
         """Put this channel and `other` into a new mixing bridge; returns when both are in.
@@ -687,37 +690,80 @@ class Call:
         future = self._entering[bridge_id] = asyncio.get_running_loop().create_future()
         return future
 
-    async def _originate(
-        self,
-        leg: Call,
-        endpoint: str,
-        ring_seconds: float,
-        caller_id: str | None,
-        variables: dict[str, str],
-    ) -> None:
-        params: dict[str, QueryValue] = {
-            "endpoint": endpoint,
-            "app": self._client.app,
-            "appArgs": LEG_ARG,
-            "channelId": leg.channel_id,
-            "originator": self.channel_id,
-            "timeout": math.ceil(ring_seconds),
-            "callerId": caller_id,
-        }
-        body = {"variables": variables} if variables else None
-        try:
-            await self._client.request("POST", "/channels", params=params, body=body)
-        except AriUnavailable:
-            raise
-        except AriError as error:
-            if self.ended:
-                raise self._hung_up() from None
-            # Asterisk could not even create the channel (e.g. 500 "Allocation failed").
-            raise DialFailed("unreachable", endpoint, error.message) from None
+    def _dial_failure(self, endpoint: str, timeout: float, timed_out: bool) -> DialFailed:
+        """Why this leg was not answered."""
+        if timed_out:
+            return DialFailed("no_answer", endpoint, f"no answer within {timeout} s")
+        reason = dial_failure_reason(self._cause, self._dialstatus)
+        return DialFailed(reason, endpoint, self._ended.result())
 
     async def _drop_leg(self, leg: Call) -> None:
         self._legs.remove(leg)
         await leg.close()
+
+
+async def originate(
+    client: AriClient,
+    endpoint: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 - the ring time Asterisk enforces, not a wrapper
+    caller_id: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    on_playback: PlaybackObserver | None = None,
+) -> Call:
+    """Place a call of our own, tied to no other channel, into our application.
+
+    Returns the answered channel as a Call, which the caller closes when done (`close()`);
+    raises DialFailed when it is not answered within `timeout` seconds or fails.
+    """
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, not {timeout}")
+    channel_variables = _channel_variables(variables, headers)
+    call = Call(client, {"id": _new_id()}, args=(LEG_ARG,), on_playback=on_playback)
+    try:
+        await _originate(call, endpoint, timeout, caller_id, channel_variables, None)
+        await asyncio.wait(
+            (call._in_stasis, call._ended),
+            timeout=timeout + _DIAL_GRACE,
+            return_when="FIRST_COMPLETED",
+        )
+    except BaseException:
+        await call.close()
+        raise
+    if call._in_stasis.done() and not call.ended:
+        return call
+    await call.close()
+    raise call._dial_failure(endpoint, timeout, not call.ended)
+
+
+async def _originate(
+    leg: Call,
+    endpoint: str,
+    ring_seconds: float,
+    caller_id: str | None,
+    variables: dict[str, str],
+    originator: str | None,
+) -> None:
+    """Ask Asterisk to ring `endpoint` as the channel of `leg`, into our application."""
+    client = leg._client
+    params: dict[str, QueryValue] = {
+        "endpoint": endpoint,
+        "app": client.app,
+        "appArgs": LEG_ARG,
+        "channelId": leg.channel_id,
+        "originator": originator,
+        "timeout": math.ceil(ring_seconds),
+        "callerId": caller_id,
+    }
+    body = {"variables": variables} if variables else None
+    try:
+        await client.request("POST", "/channels", params=params, body=body)
+    except AriUnavailable:
+        raise
+    except AriError as error:
+        # Asterisk could not even create the channel (e.g. 500 "Allocation failed").
+        raise DialFailed("unreachable", endpoint, error.message) from None
 
 
 class Bridge:
@@ -783,6 +829,14 @@ def _check_keys(keys: str, what: str) -> None:
     unknown = sorted(set(keys) - set(DTMF_KEYS))
     if unknown:
         raise ValueError(f"{what} may only hold the keys {DTMF_KEYS}, not {''.join(unknown)!r}")
+
+
+def _channel_variables(
+    variables: Mapping[str, str] | None, headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    channel_variables = {name: str(value) for name, value in (variables or {}).items()}
+    channel_variables.update(_header_variables(headers or {}))
+    return channel_variables
 
 
 def _header_variables(headers: Mapping[str, str]) -> dict[str, str]:

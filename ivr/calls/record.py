@@ -125,6 +125,11 @@ class CallRecorder:
         await self._update(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
         await self._event("bridged", role=role, id=leg_id)
 
+    async def request_opened(self, request_id: int, technician_id: str | None) -> None:
+        """A request to the technicians was opened for this call (`ivr.requests`)."""
+        await self._update(callback_request=request_id)
+        await self._event("callback_requested", request_id=request_id, technician_id=technician_id)
+
     async def overloaded(self, lag_seconds: float) -> None:
         await self._event("overload", lag_ms=round(lag_seconds * 1000))
 

@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = user_commands.add_parser("add", help="create a user; asks for the password")
     add.add_argument("name")
     add.add_argument("--role", choices=users.ROLES, required=True)
+    add.add_argument("--technician", help="for the technician role: their id in the rota")
     add.add_argument(
         "--password-stdin",
         action="store_true",
@@ -101,7 +102,13 @@ def run_add(args: argparse.Namespace) -> int:
                 f"ivr users add: user {args.name!r} exists; --replace to change it", file=sys.stderr
             )
             return 1
-        created = await users.save_user(redis, args.name, args.role, password_hash, now=now)
+        try:
+            created = await users.save_user(
+                redis, args.name, args.role, password_hash, now=now, technician=args.technician
+            )
+        except ValueError as error:
+            print(f"ivr users add: {error}", file=sys.stderr)
+            return 2
         print(f"{'created' if created else 'replaced'} {args.role} user {args.name}")
         return 0
 
@@ -111,7 +118,8 @@ def run_add(args: argparse.Namespace) -> int:
 async def list_all(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
     found = await users.list_users(redis)
     for user in found:
-        print(f"{user.name:<24} {user.role:<6} created {user.created_at:%Y-%m-%d %H:%M} UTC")
+        role = f"{user.role} ({user.technician})" if user.technician else user.role
+        print(f"{user.name:<24} {role:<6} created {user.created_at:%Y-%m-%d %H:%M} UTC")
     if not found:
         print("no users: create the first admin with `ivr users add NAME --role admin`")
     return 0

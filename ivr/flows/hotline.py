@@ -4,7 +4,8 @@
    caller picks when the tables offer a language menu).
 2. Identify the caller by caller ID, else by PIN.
 3. Decide with the routing core at the current instant.
-4. Covered: connect to the technician on standby (escalation ladder, then the desk).
+4. Covered: connect to the technician on standby (escalation ladder, then the desk). When no
+   technician took the call, a request to them is opened: the customer is owed a first reaction.
 5. Not covered: the cost-consequence notice; the caller continues (to the desk) or withdraws.
 6. Every hand-over to the desk carries the call's context.
 7. Whatever fails on our side, the caller goes to the desk; the record is always finished.
@@ -23,6 +24,7 @@ from ivr.steps.connect import connect_to_technician, hand_to_desk
 from ivr.steps.cost_notice import caller_continues
 from ivr.steps.identify import identify
 from ivr.steps.language import choose_language
+from ivr.steps.owed_reaction import open_owed_request
 from ivr.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,10 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         await decide_route(talk)
         if talk.decision.destination == "technician":
             if not await connect_to_technician(talk):
-                await hand_to_desk(talk)
+                try:
+                    await hand_to_desk(talk)
+                finally:
+                    await open_owed_request(talk)
         elif talk.decision.notice and not await caller_continues(talk):
             await withdraw(talk)
         else:

@@ -30,7 +30,7 @@ PROMPT_ID = re.compile(r"[a-z0-9_]+(/[a-z0-9_+-]+)*")
 # The call flow always offers the same digit per language, whatever the tables' language list.
 LANGUAGE_MENU_DIGITS = {"de": "1", "fr": "2", "it": "3", "en": "4"}
 
-# Every written prompt the call flow and the composed notice play; `ivr prompts check` and the
+# Every written prompt the call flows and the composed notice play; `ivr prompts check` and the
 # service's start-up check refuse a catalogue that lacks one of them in any language.
 FLOW_PROMPTS = (
     "greeting",
@@ -100,6 +100,14 @@ FLOW_PROMPTS = (
     "queue/callback_hours",
     "queue/callback_minutes",
     "queue/callback_soon",
+    "request/intro",
+    "request/choices",
+    "request/accepted",
+    "request/passed",
+    "request/taken",
+    "request/callback",
+    "request/calling_customer",
+    "request/customer_unreachable",
 )
 
 

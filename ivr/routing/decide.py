@@ -229,6 +229,13 @@ def _interval_at(tables: Tables, tier: Tier, day: date, moment: datetime) -> Int
     return None
 
 
+def technicians_on_call(tables: Tables, instant: datetime) -> tuple[Leg, ...]:
+    """The technicians to tell of something at `instant`, in order: the one on standby, then
+    the escalation ladder (stand-ins applied)."""
+    local = instant.astimezone(tables.hotline.zone)
+    return _on_call(tables, local, instant.astimezone(UTC))[1]
+
+
 def _on_call(tables: Tables, local: datetime, moment: datetime) -> tuple[Leg, tuple[Leg, ...], str]:
     """The standby technician, the technicians to ring in order (standby first) and why."""
     rota = tables.rota

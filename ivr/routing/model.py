@@ -133,6 +133,7 @@ class Leg:
     name: str
     dial: str  # Asterisk dial string, e.g. PJSIP/tech-anna
     ring_timeout: int  # seconds
+    email: str | None = None  # where a technician is told of new requests
 
     def to_json(self) -> dict[str, str | int]:
         return {

@@ -130,8 +130,8 @@ def parse_tables(files: Mapping[str, str], *, endpoints: Set[str] | None = None)
         calendar=calendar,
         technicians=MappingProxyType(
             {
-                tech_id: Leg("technician", tech_id, name, dial, destinations.ring_timeout)
-                for tech_id, (name, dial) in technicians.items()
+                tech_id: Leg("technician", tech_id, name, dial, destinations.ring_timeout, email)
+                for tech_id, (name, dial, email) in technicians.items()
             }
         ),
         rota=rotation,
@@ -193,6 +193,7 @@ ID_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
 DIAL_PATTERN = re.compile(r"PJSIP/([A-Za-z0-9][A-Za-z0-9_.-]{0,79})")
 # The desk is a queue of agents: a Local channel into the dialplan's desk-queue context.
 DESK_QUEUE_PATTERN = re.compile(r"Local/([a-z][a-z0-9-]{0,39})@desk-queue/n")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TIME_PATTERN = re.compile(r"(\d\d):(\d\d)")
 WINDOW_PATTERN = re.compile(r"\s*(\S+)\s*-\s*(\S+)\s*")
 
@@ -614,8 +615,8 @@ def _calendar(doc: dict[str, Any] | None, file: _File) -> HolidayCalendar | None
 
 def _rota(
     doc: dict[str, Any] | None, file: _File, technician_ids: set[str] | None, zone: tzinfo
-) -> tuple[dict[str, tuple[str, str]], Rota] | None:
-    """({technician id: (name, dial string)}, the rota)."""
+) -> tuple[dict[str, tuple[str, str, str | None]], Rota] | None:
+    """({technician id: (name, dial string, e-mail or None)}, the rota)."""
     if doc is None:
         return None
     top = file.fields(
@@ -660,9 +661,9 @@ def _rota(
     return technicians, rota
 
 
-def _technicians(tables: list[Any], file: _File) -> dict[str, tuple[str, str]]:
-    """{id: (name, dial string)} of the valid technician entries."""
-    technicians: dict[str, tuple[str, str]] = {}
+def _technicians(tables: list[Any], file: _File) -> dict[str, tuple[str, str, str | None]]:
+    """{id: (name, dial string, e-mail or None)} of the valid technician entries."""
+    technicians: dict[str, tuple[str, str, str | None]] = {}
     if not tables:
         file.problem("technician", "missing or empty; list at least one technician")
     seen = set()
@@ -671,13 +672,20 @@ def _technicians(tables: list[Any], file: _File) -> dict[str, tuple[str, str]]:
         if not TABLE.accepts(table):
             file.problem(path, f"must be a table with id, name and dial, not {_shown(table)}")
             continue
-        values = file.fields(table, path, {"id": TEXT, "name": TEXT, "dial": TEXT})
+        values = file.fields(
+            table,
+            path,
+            {"id": TEXT, "name": TEXT, "dial": TEXT, "email": TEXT},
+            defaults={"email": None},
+        )
         file.identifier(values, "id", path)
         file.dial_string(values, "dial", path)
+        if values.get("email") is not None and not EMAIL_PATTERN.fullmatch(values["email"]):
+            file.problem(_join(path, "email"), f"{values['email']!r} is not an e-mail address")
         if values.get("id") in seen:
             file.problem(_join(path, "id"), f"duplicate technician id {values['id']!r}")
-        elif len(values) == 3:
-            technicians[values["id"]] = (values["name"], values["dial"])
+        elif len(values) == 4:
+            technicians[values["id"]] = (values["name"], values["dial"], values["email"])
         seen.add(values.get("id"))
     return technicians
 

@@ -2,8 +2,9 @@
 
 Keys:
 - `winet:web:users`                        hash  user name -> JSON {name, role, password_hash,
-                                                 created_at}
-- `winet:web:session:<sha256(token)>`      hash  user, role, csrf, created_at; expires when idle
+                                                 created_at, technician}
+- `winet:web:session:<sha256(token)>`      hash  user, role, csrf, created_at, technician;
+                                                 expires when idle
 - `winet:web:user-sessions:<name>`         set   the user's session keys, ended with the user
 - `winet:web:login-failures:pair:<name>:<ip>`  sorted set of failed log-ins by time (epoch
                                                  seconds), per user name and client address
@@ -34,7 +35,7 @@ from redis.asyncio import Redis
 
 from ivr.store import key
 
-ROLES = ("admin", "desk")
+ROLES = ("admin", "desk", "technician")
 USERS = key("web", "users")
 
 SESSION_IDLE = timedelta(hours=8)  # a session unused this long ends
@@ -54,6 +55,7 @@ class User:
     role: str
     password_hash: str
     created_at: datetime
+    technician: str | None = None  # a technician user's id in the rota (routing/rota.toml)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Session:
     role: str
     csrf_token: str
     created_at: datetime
+    technician: str | None = None
 
 
 class UnknownUser(LookupError):
@@ -71,13 +74,23 @@ class UnknownUser(LookupError):
 
 
 async def save_user(
-    redis: Redis, name: str, role: str, password_hash: str, *, now: datetime
+    redis: Redis,
+    name: str,
+    role: str,
+    password_hash: str,
+    *,
+    now: datetime,
+    technician: str | None = None,
 ) -> bool:
     """Create the user, or replace its role and password (ending its sessions). True when
-    created."""
+    created. A technician user names its technician id in the rota; other roles none."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r} (use {' or '.join(ROLES)})")
+        raise ValueError(f"unknown role {role!r} (use {', '.join(ROLES)})")
+    if (role == "technician") != (technician is not None):
+        raise ValueError("a technician user needs its technician id, and only it has one")
     record = {"name": name, "role": role, "password_hash": password_hash, "created_at": now}
+    if technician is not None:
+        record["technician"] = technician
     created = bool(await redis.hsetnx(USERS, name, _dumps(record)))
     if not created:
         await end_sessions(redis, name)
@@ -117,7 +130,7 @@ async def end_sessions(redis: Redis, name: str) -> int:
 async def create_session(redis: Redis, user: User, *, now: datetime) -> tuple[str, Session]:
     """A new session for the user: the token for the cookie, and the session."""
     token = secrets.token_urlsafe(32)
-    session = Session(user.name, user.role, secrets.token_urlsafe(32), now)
+    session = Session(user.name, user.role, secrets.token_urlsafe(32), now, user.technician)
     session_key = _session_key(token)
     index = _user_sessions_key(user.name)
     pipe = redis.pipeline(transaction=True)
@@ -128,6 +141,7 @@ async def create_session(redis: Redis, user: User, *, now: datetime) -> tuple[st
             "role": session.role,
             "csrf": session.csrf_token,
             "created_at": now.isoformat(),
+            "technician": session.technician or "",
         },
     )
     pipe.expire(session_key, SESSION_IDLE)
@@ -147,7 +161,11 @@ async def get_session(redis: Redis, token: str, *, now: datetime) -> Session | N
     if not fields:
         return None
     session = Session(
-        fields["user"], fields["role"], fields["csrf"], datetime.fromisoformat(fields["created_at"])
+        fields["user"],
+        fields["role"],
+        fields["csrf"],
+        datetime.fromisoformat(fields["created_at"]),
+        fields.get("technician") or None,
     )
     if now - session.created_at >= SESSION_LIFETIME:
         await end_session(redis, token, session.user)
@@ -232,6 +250,7 @@ def _user(record: str) -> User:
         data["role"],
         data["password_hash"],
         datetime.fromisoformat(data["created_at"]),
+        data.get("technician"),
     )
 
 

@@ -6,7 +6,7 @@
 - `desk`, `board`, `desk_cards`: the live list of desk calls (server-sent events), the suggested
   script, the outcome and the callback request to the technician on standby
 - `admin_customers`, `admin_tables`, `simulate`, `overview` (with `rota`), `admin_prompts`,
-  `admin_calls`, `admin_requests`: the admin console
+  `admin_calls`, `requests_pages`: the admin console
 - `html`: templates in `templates/` where every value is escaped; `static/`: CSS and small JS
 - `cli`: `ivr web serve`, `ivr users add|list|remove`
 """

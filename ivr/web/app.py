@@ -18,12 +18,12 @@ from ivr.web import (
     admin_calls,
     admin_customers,
     admin_prompts,
-    admin_requests,
     admin_tables,
     desk,
     desk_customers,
     login,
     overview,
+    requests_pages,
     simulate,
 )
 from ivr.web.active_tables import ActiveTables
@@ -95,7 +95,7 @@ def add_routes(app: web.Application) -> None:
             *simulate.ROUTES,
             *admin_prompts.ROUTES,
             *admin_calls.ROUTES,
-            *admin_requests.ROUTES,
+            *requests_pages.ROUTES,
             web.static("/static", STATIC_DIR),
         ]
     )

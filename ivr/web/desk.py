@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.routing import decide
+from ivr.requests.create import RequestRefused, open_request
 from ivr.store import calls
-from ivr.store.requests import RequestAlreadyOpen, create_request
+from ivr.store.requests import RequestAlreadyOpen
 from ivr.store.users import get_session
 from ivr.web.active_tables import tables_for
 from ivr.web.console import Console, console_of
-from ivr.web.desk_cards import DESK_OUTCOMES, DeskCard, Standby, desk_card, is_desk_call
+from ivr.web.desk_cards import DESK_OUTCOMES, DeskCard, is_desk_call
 from ivr.web.formatting import day_time
 from ivr.web.html import Markup, element, join, options, render, url_part
 from ivr.web.pages import csrf_input, done, page, refused
@@ -133,37 +133,34 @@ async def forward_to_standby(request: web.Request) -> web.StreamResponse:
     record = await _desk_call(request, call_id)
     if isinstance(record, web.Response):
         return record
-    card = desk_card(record.summary, record.events, console.tables.zone)
-    standby = card.standby or await _standby_now(request)
+    _, tables = await tables_for(request)
     now = console.clock()
     try:
-        callback = await create_request(
+        callback = await open_request(
             console.redis,
-            call_id=call_id,
-            customer_id=card.customer_id,
-            customer_name=card.customer_name,
-            caller_number=record.summary.get("caller_number"),
-            problem=problem,
-            technician_id=standby.technician_id,
-            technician_name=standby.name,
-            first_reaction_due=card.first_reaction_due,
+            tables,
+            summary=problem,
+            source="desk",
             created_by=session.user,
             now=now,
+            call_id=call_id,
         )
     except RequestAlreadyOpen as error:
         return refused(request, 409, str(error))
-    await calls.update_call(console.redis, call_id, callback_request=callback.request_id)
+    except RequestRefused as error:
+        return refused(request, 422, str(error))
+    await calls.update_call(console.redis, call_id, callback_request=callback.id)
     await calls.add_event(
         console.redis,
         call_id,
         "callback_requested",
         now,
-        request_id=callback.request_id,
-        technician_id=standby.technician_id,
-        first_reaction_due=card.first_reaction_due,
+        request_id=callback.id,
+        technician_id=callback.holder,
+        first_reaction_due=callback.first_reaction_due,
         by=session.user,
     )
-    return done(request, {"call_id": call_id, "request_id": callback.request_id}, "/desk")
+    return done(request, {"call_id": call_id, "request_id": callback.id}, "/desk")
 
 
 def render_cards(cards: tuple[DeskCard, ...], csrf_token: str) -> Markup:
@@ -271,12 +268,6 @@ async def _desk_call(request: web.Request, call_id: str) -> calls.CallRecord | w
     if not is_desk_call(record.summary):
         return refused(request, 409, f"Call {call_id} was not routed to the desk.")
     return record
-
-
-async def _standby_now(request: web.Request) -> Standby:
-    _, tables = await tables_for(request)
-    leg = decide(tables, None, console_of(request).clock()).standby
-    return Standby(leg.id, leg.name)
 
 
 async def _still_logged_in(request: web.Request, console: Console) -> bool:

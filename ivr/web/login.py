@@ -94,7 +94,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@allow("admin", "desk")
+@allow("admin", "desk", "technician")
 async def logout(request: web.Request) -> web.StreamResponse:
     session_of(request)
     await _end_cookie_session(request)
@@ -103,7 +103,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@allow("admin", "desk")
+@allow("admin", "desk", "technician")
 async def home(request: web.Request) -> web.StreamResponse:
     return redirect(home_of(session_of(request).role))
 

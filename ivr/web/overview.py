@@ -7,7 +7,7 @@ from aiohttp import web
 from ivr.routing import Leg, Tables
 from ivr.routing.model import WEEKDAYS, clock_text
 from ivr.store import pins
-from ivr.store.requests import open_requests
+from ivr.store.requests import active_requests
 from ivr.web.active_tables import tables_for
 from ivr.web.console import Console, console_of
 from ivr.web.formatting import DAY_NAMES, MONTH_NAMES, stamp
@@ -32,7 +32,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         ring_order=", then ".join(leg.name for leg in ring_order(tables, now)),
         desk=tables.destinations.desk.name,
         tables=element("a", version, href="/admin/tables"),
-        open_requests=len(await open_requests(console.redis)),
+        open_requests=len(await active_requests(console.redis)),
         desk_calls=len(await console.board.current_cards()),
     )
     return page(request, "Overview", body)

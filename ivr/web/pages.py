@@ -12,7 +12,12 @@ from ivr.web.html import Markup, element, join, render
 from ivr.web.security import CSRF_FIELD, SESSION
 
 NAVIGATION = {
-    "desk": (("/desk", "Desk"), ("/desk/customers", "Customer lookup")),
+    "desk": (
+        ("/desk", "Desk"),
+        ("/desk/customers", "Customer lookup"),
+        ("/requests/new", "New request"),
+    ),
+    "technician": (("/requests/mine", "My requests"),),
     "admin": (
         ("/admin", "Overview"),
         ("/desk", "Desk"),
@@ -22,7 +27,7 @@ NAVIGATION = {
         ("/admin/simulate", "What happens if"),
         ("/admin/prompts", "Prompts"),
         ("/admin/calls", "Calls"),
-        ("/admin/requests", "Callback requests"),
+        ("/admin/requests", "Requests"),
     ),
 }
 
@@ -33,6 +38,11 @@ MESSAGES = {
     "published": "Published: the new version is active and takes effect on the next call.",
     "rolled-back": "Rolled back: the copy of that version is active from the next call on.",
     "closed": "Request closed.",
+    "acknowledged": "Acknowledged: the request is yours.",
+    "calling": "Your phone rings now: answer it to be put through to the customer.",
+    "contacted": "First contact recorded.",
+    "resolved": "Resolved.",
+    "request-created": "Request created: the technician on standby is being called.",
     "uploaded": "Recording installed: it plays from the next call on.",
 }
 

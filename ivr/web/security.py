@@ -201,7 +201,7 @@ def _one_line(error: Exception) -> str:
 
 
 def home_of(role: str) -> str:
-    return "/admin" if role == "admin" else "/desk"
+    return {"admin": "/admin", "technician": "/requests/mine"}.get(role, "/desk")
 
 
 async def _session(request: web.Request) -> Session | None:

@@ -1,4 +1,5 @@
-"""The IVR worker process (`ivr serve`): it connects to ARI and runs the call flow for every call.
+"""The IVR worker process (`ivr serve`): it connects to ARI and runs the call flow for every call,
+and beside it the notifier, which tells the technicians of requests (`ivr.worker.notifier`).
 
 It refuses to start on a broken prompt catalogue or broken routing tables (a caller must
 never hear a missing prompt), and otherwise keeps running through faults: Redis down (calls
@@ -16,7 +17,7 @@ from redis.exceptions import RedisError
 
 from ivr import store
 from ivr.ari.app import StasisApp
-from ivr.ari.call import EVENT_TYPES
+from ivr.ari.call import EVENT_TYPES, originate
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
 from ivr.config import Settings
@@ -25,6 +26,7 @@ from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
 from ivr.worker.lost_records import LostRecordSweeper
+from ivr.worker.notifier import Notifier
 from ivr.worker.runtime import Runtime, repository_tables
 
 log = logging.getLogger("ivr.worker")
@@ -79,8 +81,16 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     await connect(app)
     log.info("taking calls for Stasis application %s", settings.ari_app)
+    notifier = Notifier(
+        runtime,
+        lambda endpoint, ring, caller_id: originate(
+            client, endpoint, timeout=ring, caller_id=caller_id
+        ),
+    )
+    notifier.start()
     await stop.wait()
     log.info("stopping: %d call(s) in progress may finish", app.active_calls)
+    await notifier.stop()
     for task in housekeeping:
         task.cancel()
     await asyncio.gather(*housekeeping, return_exceptions=True)

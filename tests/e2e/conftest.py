@@ -31,6 +31,9 @@ from tests.harness.worker import Worker, WorkerError, prepare_stack
 # basic are not. Every e2e call is routed at this instant (the worker's clock runs on from it).
 SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
 TEST_REDIS_DB = 1
+# The workers send e-mail here; a test that reads it runs an SMTP server on this port
+# (tests/e2e/test_requests.py). Without one, sending fails at once and is only recorded.
+SMTP_PORT = 2525
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +48,12 @@ def stack_settings() -> Settings:
 @pytest.fixture(scope="session")
 def worker(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """`ivr serve` with its clock set to SATURDAY_MORNING, for the whole session."""
-    handle = Worker(stack_settings, SATURDAY_MORNING, tmp_path_factory.mktemp("worker"))
+    handle = Worker(
+        stack_settings,
+        SATURDAY_MORNING,
+        tmp_path_factory.mktemp("worker"),
+        IVR_SMTP_PORT=str(SMTP_PORT),
+    )
     try:
         handle.start()
     except WorkerError as error:

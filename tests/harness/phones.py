@@ -181,8 +181,10 @@ class Phones:
         work_dir: Path,
         pjsua_log: bool = False,
         startup_timeout: float = 15.0,
+        host: str = "127.0.0.1",
     ) -> Phones:
-        """Start the agent with these phones (name -> SIP port) and wait until they listen."""
+        """Start the agent with these phones (name -> SIP port on `host`) and wait until they
+        listen."""
         record_dir = work_dir / "recordings"
         record_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = work_dir / "phone-agent.stderr"

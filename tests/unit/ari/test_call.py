@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from ivr.ari.call import DIAL_FAILURES, Call, CallerHungUp, DialFailed, dial_failure_reason
+from ivr.ari.call import (
+    DIAL_FAILURES,
+    Call,
+    CallerHungUp,
+    DialFailed,
+    dial_failure_reason,
+    originate,
+)
 
 
 @pytest.fixture
@@ -290,6 +297,43 @@ async def test_bridge_waits_for_both_sides_and_close_destroys_it(fake, call, cli
     await other.close()
     assert fake.requested("DELETE", f"/bridges/{bridge.bridge_id}")
     assert fake.requested("DELETE", "/channels/c1")
+
+
+async def test_originate_places_a_call_of_its_own_and_returns_it_answered(fake, client):
+    def script(recorded):
+        if recorded.path == "/channels" and recorded.method == "POST":
+            return [fake.event("StasisStart", recorded.query["channelId"], args=["leg"])]
+        return []
+
+    fake.script = script
+    await client.connect()
+    placed = await originate(client, "PJSIP/tech-lea", timeout=15, caller_id="Winet <0800>")
+    request = fake.requested("POST", "/channels")[0]
+    assert request.query == {
+        "endpoint": "PJSIP/tech-lea",
+        "app": "test-app",
+        "appArgs": "leg",
+        "channelId": placed.channel_id,
+        "timeout": "15",
+        "callerId": "Winet <0800>",
+    }
+    assert not placed.ended
+    await placed.close()
+    assert fake.requested("DELETE", f"/channels/{placed.channel_id}")
+
+
+async def test_originate_not_answered_says_why(fake, client):
+    def script(recorded):
+        if recorded.path == "/channels" and recorded.method == "POST":
+            leg_id = recorded.query["channelId"]
+            return [fake.event("ChannelDestroyed", leg_id, cause=17, cause_txt="busy")]
+        return []
+
+    fake.script = script
+    await client.connect()
+    with pytest.raises(DialFailed) as caught:
+        await originate(client, "PJSIP/tech-lea", timeout=5)
+    assert caught.value.reason == "busy"
 
 
 def test_dial_failure_reasons_come_from_cause_then_dialstatus():

@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 from ivr.flows.hotline import conversation, handle_call, rescue_orphan
 from ivr.routing import Contract, Leg, decide, desk_priority
 from ivr.store import calls, pins, requests
+from ivr.store import requests as request_store
 from ivr.worker.runtime import Runtime
 from tests.unit.flows.scripted import (
     ACCEPTS,
@@ -158,6 +159,27 @@ async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
     assert heard[heard.index("technician_unavailable") + 1] == "connecting_desk"
     assert heard.count("connecting_desk") == 1, "the desk is named once"
     assert call.dial_variables[-1]["WINET_PRIO"] == str(desk_priority(runtime.tables, "premium"))
+
+
+async def test_ladder_exhausted_opens_the_request_the_customer_is_owed(runtime: Runtime):
+    call, record = await place(runtime, Script(PREMIUM, legs={DESK: ACCEPTS}))
+
+    [request] = await request_store.active_requests(runtime.redis)
+    assert (request.source, request.call_id, request.state) == (
+        "ladder_exhausted",
+        call.channel_id,
+        "open",
+    )
+    assert (request.customer_id, request.callback_number) == ("klinik-seefeld", PREMIUM)
+    assert request.first_reaction_due.isoformat() == record.summary["first_reaction_due"]
+    assert record.summary["callback_request"] == request.id
+    assert record.events[-2]["kind"] == "callback_requested"
+
+
+async def test_a_call_a_technician_took_opens_no_request(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    await place(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))
+    assert await request_store.active_requests(runtime.redis) == []
 
 
 async def test_withheld_number_with_customer_number_and_pin_reaches_the_technician(

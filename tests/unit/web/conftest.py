@@ -95,7 +95,7 @@ class Browser:
             csrf=False,
         )
         if response.status == 303:
-            home = await self.page("/desk")
+            home = await self.page(response.headers["Location"])
             self.csrf = CSRF_META.search(home).group(1)
         return response
 

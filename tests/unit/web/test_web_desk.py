@@ -128,32 +128,30 @@ async def test_forwarding_to_the_technician_on_standby(console, desk, admin):
     await record_notice_call(console.redis, "c1", NOW)
     response = await desk.post("/desk/calls/c1/forward", {"problem": "no dial tone since 21:00"})
     assert response.status == 303
-    [request] = await requests.open_requests(console.redis)
-    assert (request.call_id, request.customer_id, request.technician_name) == (
-        "c1",
-        "acme",
-        "Marco Bernasconi",
-    )
+    [request] = await requests.active_requests(console.redis)
+    assert (request.call_id, request.customer_id, request.holder) == ("c1", "acme", "marco")
     assert request.first_reaction_due == datetime(2026, 11, 30, 13, 0, tzinfo=ZURICH)
-    assert (request.problem, request.created_by) == ("no dial tone since 21:00", "dan")
+    assert (request.summary, request.created_by, request.source) == (
+        "no dial tone since 21:00",
+        "dan",
+        "desk",
+    )
     record = await calls.get_call(console.redis, "c1")
-    assert record.summary["callback_request"] == request.request_id
+    assert record.summary["callback_request"] == request.id
     assert record.events[-1]["kind"] == "callback_requested"
 
     again = await desk.post("/desk/calls/c1/forward", {"problem": "again"})
-    assert again.status == 409 and "already has the open callback request" in await again.text()
+    assert again.status == 409 and "already has the active request" in await again.text()
 
     listing = await admin.page("/admin/requests")
     assert "no dial tone since 21:00" in listing and "Marco Bernasconi" in listing
     assert "Mon 30 Nov 13:00" in listing
-    closed = await admin.post(
-        f"/admin/requests/{request.request_id}/close", {"resolution": "fixed"}
-    )
-    assert closed.status == 303
-    assert await requests.open_requests(console.redis) == []
+    cancelled = await admin.post(f"/requests/{request.id}/cancel", {"note": "solved by phone"})
+    assert cancelled.status == 303
+    assert await requests.active_requests(console.redis) == []
     listing = await admin.page("/admin/requests?msg=closed")
-    assert "Request closed." in listing and "fixed" in listing
-    assert (await admin.post(f"/admin/requests/{request.request_id}/close", {})).status == 409
+    assert "Request closed." in listing and "solved by phone" in listing
+    assert (await admin.post(f"/requests/{request.id}/cancel", {})).status == 409
 
 
 async def test_forwarding_needs_the_problem(console, desk):
@@ -161,7 +159,7 @@ async def test_forwarding_needs_the_problem(console, desk):
     for problem in ("", "   ", "x" * 2001):
         response = await desk.post("/desk/calls/c1/forward", {"problem": problem})
         assert response.status == 422
-    assert await requests.open_requests(console.redis) == []
+    assert await requests.active_requests(console.redis) == []
 
 
 async def test_a_withdrawn_caller_cannot_be_forwarded_from_the_page(console, desk):

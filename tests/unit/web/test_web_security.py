@@ -36,6 +36,19 @@ def routes(app: web.Application) -> list[tuple[str, str, frozenset[str] | None]]
     return found
 
 
+REQUEST_ROLES = {
+    ("GET", "/requests/mine"): {"technician"},
+    ("GET", "/requests/new"): {"admin", "desk"},
+    ("POST", "/requests/new"): {"admin", "desk"},
+    ("GET", "/requests/1"): {"admin", "desk", "technician"},
+    ("POST", "/requests/1/ack"): {"admin", "technician"},
+    ("POST", "/requests/1/contact"): {"admin", "technician"},
+    ("POST", "/requests/1/resolve"): {"admin", "technician"},
+    ("POST", "/requests/1/cancel"): {"admin"},
+    ("POST", "/requests/1/callback"): {"admin", "technician"},
+}
+
+
 def admin_only(app):
     return [(m, p) for m, p, roles in routes(app) if roles == {"admin"}]
 
@@ -50,8 +63,10 @@ async def test_every_route_declares_its_roles(console):
             assert roles == {"admin", "desk"}, (method, path)
         elif path == "/login":
             assert roles == {"*"}
+        elif path.startswith("/requests"):
+            assert roles == REQUEST_ROLES[(method, path)], (method, path)
         else:
-            assert roles == {"admin", "desk"}, (method, path)
+            assert roles == {"admin", "desk", "technician"}, (method, path)
     assert len(admin_only(console.app)) >= 25
 
 
@@ -119,18 +134,18 @@ async def test_every_change_without_the_csrf_token_is_refused(console, admin):
 
 async def test_the_csrf_token_may_come_in_a_header(admin, redis_client):
     response = await admin.post(
-        "/admin/requests/7/close",
-        {"resolution": "x"},
+        "/requests/new",
+        {"customer": "nobody", "summary": "x"},
         csrf=False,
         headers={"X-CSRF-Token": admin.csrf, "Accept": "application/json"},
     )
-    assert response.status == 409  # past the guard: there is no request 7
-    assert "not open" in (await response.json())["error"]
+    assert response.status == 422  # past the guard: there is no such customer
+    assert "no customer 'nobody'" in (await response.json())["error"]
 
 
 async def test_a_change_from_another_origin_is_refused(admin):
     response = await admin.post(
-        "/admin/requests/7/close", {"resolution": "x"}, headers={"Origin": "http://evil.example"}
+        "/requests/7/cancel", {"note": "x"}, headers={"Origin": "http://evil.example"}
     )
     assert response.status == 403
     assert "another origin" in await response.text()
