@@ -10,7 +10,8 @@ from datetime import datetime
 from ivr.conversation import Conversation, Prompt
 from ivr.prompts.installed import media_uri
 from ivr.prompts.speech import Spoken, say_number
-from ivr.store.requests import create_request
+from ivr.requests.create import open_request
+from ivr.store.requests import RequestAlreadyOpen, get_request
 
 PROBLEM = "Call back: the caller waited in the desk queue and asked to be called back."
 MINUTES_UP_TO = 120  # a due time closer than this is said in minutes, later ones in hours
@@ -19,25 +20,26 @@ MASCULINE_UNITS = {("it", "queue/callback_minutes")}  # "minuti"; the other unit
 
 async def take_callback(talk: Conversation) -> None:
     runtime = talk.runtime
-    decision = talk.decision
     customer = talk.customer
     now = runtime.now()
-    request = await create_request(
-        runtime.redis,
-        call_id=talk.record.call_id,
-        customer_id=customer.id if customer else None,
-        customer_name=customer.name if customer else None,
-        caller_number=talk.caller.number if talk.caller else None,
-        problem=PROBLEM,
-        technician_id=decision.standby.id,
-        technician_name=decision.standby.name,
-        first_reaction_due=decision.first_reaction_due,
-        created_by="caller",
-        now=now,
-    )
+    try:
+        request = await open_request(
+            runtime.redis,
+            runtime.tables,
+            summary=PROBLEM,
+            source="callback_offer",
+            created_by="caller",
+            now=now,
+            customer_id=customer.id if customer else None,
+            call_id=talk.record.call_id,
+            callback_number=talk.caller.number if talk.caller else None,
+        )
+    except RequestAlreadyOpen as already:  # the call's owed request (ladder exhausted)
+        request = await get_request(runtime.redis, already.request_id)
+    due = request.first_reaction_due
     talk.outcome = "callback_requested"
-    await talk.record.callback_requested(request.request_id, decision.first_reaction_due)
-    await talk.play(confirmation(talk, decision.first_reaction_due, now))
+    await talk.record.callback_requested(request.id, due)
+    await talk.play(confirmation(talk, due, now))
     await talk.hang_up()
 
 

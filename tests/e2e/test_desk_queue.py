@@ -144,8 +144,8 @@ async def test_a_caller_who_waits_past_the_setting_can_ask_for_a_call_back(
     record = await wait_for_record(redis, caller=PRO)
     summary = record.summary
     assert summary["outcome"] == "callback_requested"
-    opened = await requests.open_requests(redis)
-    assert [(r.request_id, r.call_id) for r in opened] == [
+    opened = await requests.active_requests(redis)
+    assert [(r.id, r.call_id) for r in opened] == [
         (summary["callback_request"], record.call_id)
     ]
     assert "queue/callback_confirmed" in prompts_of(record)

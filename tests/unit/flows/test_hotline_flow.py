@@ -361,8 +361,8 @@ async def test_a_caller_nobody_at_the_desk_answers_waits_and_may_ask_for_a_call_
     summary = record.summary
     assert (summary["outcome"], summary["desk_status"]) == ("callback_requested", "queued")
     assert summary["hangup_side"] == "hotline" and "goodbye" not in call.prompts_heard
-    opened = await requests.open_requests(runtime.redis)
-    assert [(r.request_id, r.call_id, r.customer_id) for r in opened] == [
+    opened = await requests.active_requests(runtime.redis)
+    assert [(r.id, r.call_id, r.customer_id) for r in opened] == [
         (summary["callback_request"], call.channel_id, "studio-lugano")
     ]
     assert opened[0].first_reaction_due == datetime.fromisoformat(summary["first_reaction_due"])
@@ -389,7 +389,7 @@ async def test_the_callback_offer_needs_the_key_else_the_caller_keeps_waiting(ru
     assert "queue/callback_offer" in call.prompts_heard
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
-    assert await requests.open_requests(runtime.redis) == []
+    assert await requests.active_requests(runtime.redis) == []
 
 
 async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
