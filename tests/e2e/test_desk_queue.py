@@ -145,9 +145,7 @@ async def test_a_caller_who_waits_past_the_setting_can_ask_for_a_call_back(
     summary = record.summary
     assert summary["outcome"] == "callback_requested"
     opened = await requests.active_requests(redis)
-    assert [(r.id, r.call_id) for r in opened] == [
-        (summary["callback_request"], record.call_id)
-    ]
+    assert [(r.id, r.call_id) for r in opened] == [(summary["callback_request"], record.call_id)]
     assert "queue/callback_confirmed" in prompts_of(record)
     card = desk_card(summary, record.events, ZoneInfo("Europe/Zurich"))
     assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf")
