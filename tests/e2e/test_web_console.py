@@ -357,12 +357,12 @@ async def test_a_script_tag_caller_name_is_text_on_the_desk(console_server, brow
     assert await desk.page.locator("script:not([src])").count() == 0
     assert desk.dialogs == [] and desk.errors == []
 
-    # the admin sees the open callback request
+    # the admin sees the active request
     admin = await open_tab(browser)
     await admin.log_in(base, "ada")
     await admin.page.goto(base + "/admin/requests")
-    await expect(admin.page.locator("table.open-requests tbody tr")).to_have_count(1)
-    await expect(admin.page.locator("table.open-requests")).to_contain_text(
+    await expect(admin.page.locator("table.active-requests tbody tr")).to_have_count(1)
+    await expect(admin.page.locator("table.active-requests")).to_contain_text(
         "No dial tone on the main line since 21:00"
     )
     await admin.page.goto(base + "/admin/calls")
