@@ -163,5 +163,6 @@ async def test_restarting_keeps_an_admins_change_to_a_demo_customer(redis, stack
     assert any(line.startswith("demo customers: left as they are") for line in lines)
     kept = await customers.get_customer(redis, "studio-lugano")
     assert kept.contract.tier == "premium"
-    found = await customers.find_by_pin(redis, pin, pin_key=stack_settings.pin_key)
+    number = kept.numbers[0]
+    found = await customers.find_by_pin(redis, number, pin, pin_key=stack_settings.pin_key)
     assert found is not None and found.id == "studio-lugano"
