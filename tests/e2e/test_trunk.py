@@ -21,6 +21,7 @@ from ivr.routing import Contract, decide, load_tables
 from ivr.stack import asterisk
 from ivr.store import calls
 from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
+from tests.e2e.test_call_flow import KEYS_APART, PREMIUM_TYPED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk")]
 
@@ -72,7 +73,7 @@ async def test_privacy_id_withholds_the_asserted_number(phones, sipp, redis, sta
 
     call = await sipp(
         PREMIUM,
-        [(pin_at, PREMIUM_PIN)],
+        [(pin_at, PREMIUM_TYPED), (pin_at + KEYS_APART, PREMIUM_PIN)],
         from_user="anonymous",
         extra_headers={"Privacy": "id"},
     )
@@ -107,13 +108,14 @@ async def lab_mode(stack_settings) -> AsyncIterator[None]:
 
 
 @pytest.mark.usefixtures("lab_mode")
-async def test_in_lab_mode_a_call_from_outside_the_trunk_is_asked_for_its_pin(
+async def test_in_lab_mode_a_call_from_outside_the_trunk_is_asked_to_identify(
     phones, sipp, redis, stack_settings
 ):
     await phones.configure(STANDBY, answer_after=0.5, dtmf=[(0.5, "1")], hangup_after=2)
     pin_at = prompt_seconds(stack_settings, "de", "greeting") + 1.0
 
-    call = await sipp(PREMIUM, [(pin_at, PREMIUM_PIN)], source=OUTSIDE_THE_TRUNK)
+    keys = [(pin_at, PREMIUM_TYPED), (pin_at + KEYS_APART, PREMIUM_PIN)]
+    call = await sipp(PREMIUM, keys, source=OUTSIDE_THE_TRUNK)
 
     assert call.answered
     record = await wait_for_record(redis)
