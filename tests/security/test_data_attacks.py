@@ -134,11 +134,14 @@ async def test_a_good_upload_lands_in_the_state_folder_not_the_working_tree(
     assert _tree_status() == before
 
 
+DESK_DIAL = 'dial = "Local/xy-desk@desk-queue/n"'  # the desk queue (issue 13)
 BAD_TABLE_VALUES = [
-    ("destinations.toml", 'dial = "PJSIP/xy-desk"', 'dial = "PJSIP/xy-desk&PJSIP/tech-anna"'),
-    ("destinations.toml", 'dial = "PJSIP/xy-desk"', 'dial = "Local/0900123456@default"'),
-    ("destinations.toml", 'dial = "PJSIP/xy-desk"', 'dial = "PJSIP/xy-desk,,U(evil)"'),
-    ("destinations.toml", 'dial = "PJSIP/xy-desk"', 'dial = "PJSIP/nobody"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "Local/xy-desk@desk-queue/n&PJSIP/tech-anna"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "Local/xy-desk@default/n"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "PJSIP/xy-desk&PJSIP/tech-anna"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "Local/0900123456@default"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "PJSIP/xy-desk,,U(evil)"'),
+    ("destinations.toml", DESK_DIAL, 'dial = "PJSIP/nobody"'),
     ("rota.toml", 'dial = "PJSIP/tech-lea"', 'dial = "PJSIP/anonymous"'),
     ("destinations.toml", "ring_timeout = 20", "ring_timeout = 99999999999"),
     ("hotline.toml", "attempts = 3", "attempts = 1000000"),
