@@ -176,7 +176,7 @@ async def test_not_covered_and_continue_goes_to_the_desk_with_context(
     assert headers["X-Winet-Tier"] == "pro"
     assert headers["X-Winet-Covered"] == "no"
     assert headers["X-Winet-Identified"] == "caller_id"
-    assert re.fullmatch(r"accepted; at=2026-11-28T10:1\d:\d\d\+01:00", headers["X-Winet-Consent"])
+    assert re.fullmatch(r"accepted; at=2026-11-28T1\d:\d\d:\d\d\+01:00", headers["X-Winet-Consent"])
     assert headers["X-Winet-Call"] == record.call_id
     summary = record.summary
     assert (summary["consent"], summary["consent_key"]) == ("accepted", "1")

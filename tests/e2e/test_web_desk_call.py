@@ -100,7 +100,7 @@ async def watch_a_notice_call(browser, server, watch, phones, sipp, stack_settin
     assert re.fullmatch(r"accepted, key 1, at 1\d:\d\d:\d\d", consent), consent  # clock runs on
     await expect(card.locator(".customer")).to_have_text("Studio Lugano Sagl (studio-lugano)")
     await expect(card.locator(".script")).to_contain_text(
-        "The caller's contract (winCall pro, 5x12h) does not cover Saturday 10:1"
+        "The caller's contract (winCall pro, 5x12h) does not cover Saturday 1"
     )
     await expect(card.locator("form.forward button")).to_have_text(
         "Forward to the technician on standby (Marco Bernasconi)"
