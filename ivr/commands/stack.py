@@ -115,7 +115,7 @@ def run_down(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     problems = {
-        "redis": "" if redis.answers(settings) else f"no answer at {settings.redis_url}",
+        "redis": redis.problem(settings),
         "asterisk": asterisk.ari_problem(settings),
         "web": web.problem(settings),
     }

@@ -20,12 +20,19 @@ from ivr.stack.processes import LaunchError
 NAME = "redis"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PRIVATE_UMASK = 0o077
+LOAD_SECONDS = 60.0
 
 
 def answers(settings: Settings) -> bool:
     """True when something speaking Redis answers PING at the configured URL."""
     # an unauthenticated PING to a password-protected Redis answers -NOAUTH: it is there
     return _ping(settings).startswith((b"+PONG", b"-NOAUTH"))
+
+
+def serves(settings: Settings) -> bool:
+    """True when Redis takes commands with our password: not while it still loads its
+    append-only file after a restart (it answers -LOADING then, also to PING)."""
+    return _ping(settings, authenticated=True).endswith(b"+PONG\r\n")
 
 
 def start(settings: Settings) -> int | None:
@@ -42,6 +49,7 @@ def start(settings: Settings) -> int | None:
             "stop it (the hotline's Redis requires a password)"
         )
     elif answers(settings):
+        _wait_until_it_serves(settings)
         return pid
     url = urlsplit(settings.redis_url)
     if url.hostname not in LOCAL_HOSTS:
@@ -54,26 +62,63 @@ def start(settings: Settings) -> int | None:
     pid = processes.start(
         settings, NAME, [server, str(_write_config(settings, data_dir))], umask=PRIVATE_UMASK
     )
-    if not processes.wait_until(lambda: answers(settings), 10.0):
+    _wait_until_it_serves(settings)
+    return pid
+
+
+def problem(settings: Settings) -> str:
+    """What keeps Redis from serving the hotline, or "" when it serves."""
+    if serves(settings):
+        return ""
+    if answers(settings):
+        return f"answers at {settings.redis_url} but takes no commands (loading, or wrong password)"
+    return f"no answer at {settings.redis_url}"
+
+
+def _wait_until_it_serves(settings: Settings) -> None:
+    if not processes.wait_until(lambda: serves(settings), LOAD_SECONDS):
         raise LaunchError(
-            f"redis-server did not answer on port {url.port}; its log ends with:\n"
+            f"Redis at {settings.redis_url} did not take commands within {LOAD_SECONDS:.0f} s "
+            "(still loading its data, or a wrong password); its log ends with:\n"
             + processes.log_tail(settings, NAME)
         )
-    return pid
 
 
 def stop(settings: Settings) -> bool:
     return processes.stop(settings, NAME)
 
 
-def _ping(settings: Settings) -> bytes:
+def _ping(settings: Settings, *, authenticated: bool = False) -> bytes:
+    """What Redis answers to PING, after AUTH when `authenticated` (both replies then)."""
     url = urlsplit(settings.redis_url)
+    request = b"PING\r\n"
+    if authenticated:
+        request = _command("AUTH", url.password or settings.redis_password) + request
     try:
         with socket.create_connection((url.hostname, url.port or 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64)
+            sock.sendall(request)
+            return _replies(sock, 2 if authenticated else 1)
     except OSError:
         return b""
+
+
+def _command(*words: str) -> bytes:
+    """A command in Redis's protocol, safe for any bytes in the words (a password's spaces)."""
+    encoded = [word.encode() for word in words]
+    return f"*{len(encoded)}\r\n".encode() + b"".join(
+        b"$%d\r\n%s\r\n" % (len(word), word) for word in encoded
+    )
+
+
+def _replies(sock: socket.socket, count: int) -> bytes:
+    """Read until `count` one-line replies arrived (or the server closed)."""
+    received = b""
+    while received.count(b"\r\n") < count:
+        chunk = sock.recv(256)
+        if not chunk:
+            break
+        received += chunk
+    return received
 
 
 def _write_config(settings: Settings, data_dir: Path) -> Path:
