@@ -8,7 +8,12 @@ places calls at `--rate` per second for `--seconds`:
 - half from Klinik Seefeld (premium, covered): the standby technician (a SIPp phone) answers,
   presses 1 one second later and hangs up 2 s after that;
 - half from Studio Lugano (pro, not covered): the caller presses 1 during the notice and is put
-  through to the desk (a SIPp phone), which hangs up after 3 s.
+  through to the desk queue, whose agent (a SIPp phone) hangs up after 3 s.
+
+The desk is an app_queue queue whose members take one call at a time. At 10 desk calls a
+second and 3 s each, xy AG would need 30 agents on the line; the bench stands one SIPp phone in
+for that call centre and lets the queue ring it while it talks (`queue set ringinuse`), so that
+what it measures is the hotline, not xy AG's staffing.
 
 Per step it prints: offered, answered, reached the right person (by the call record:
 technician bridged, or consent and desk), failed, records complete, and the CPU milliseconds per
@@ -48,6 +53,7 @@ SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
 PREMIUM, PRO = "+41441234567", "+41912345678"
 TECHNICIAN_PORTS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073}
 DESK_PORT = 5074
+DESK_QUEUE, DESK_MEMBER = "xy-desk", "PJSIP/xy-desk"
 TECHNICIAN_TALK = 2.0  # after pressing 1
 DESK_TALK = 3.0
 FAULTS = ("worker-kill", "redis-stop", "asterisk-restart", "ari-drop")
@@ -141,10 +147,12 @@ def bring_up(workers: int) -> Settings:
     settings = dataclasses.replace(base, workers=workers)
     start_components(settings, ("worker", "web"))
     start_supervisor(settings)
+    asterisk.cli(settings, f"queue set ringinuse yes on {DESK_MEMBER} in {DESK_QUEUE}")
     return settings
 
 
 def bring_down(settings: Settings) -> None:
+    asterisk.cli(settings, f"queue set ringinuse no on {DESK_MEMBER} in {DESK_QUEUE}")
     processes.stop(settings, SUPERVISOR)
     worker.stop(settings)
     processes.stop(settings, "web")

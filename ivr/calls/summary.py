@@ -113,6 +113,7 @@ EVENT_KINDS = {
     "overload": "lag_ms (the worker was past capacity: straight to the desk)",
     "error": "error",
     "orphan": "detail",
+    "fail_open": "reason (no worker was connected: the dialplan took the call to the desk)",
     "desk_outcome": "outcome, note, by",
     "callback_requested": "request_id, technician_id, ... (by the desk, or by the caller "
     "who waited in the desk queue: by = caller)",

@@ -37,6 +37,8 @@ ROOT_OWNED = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/log
 NAME = "asterisk"
 # Written by the launcher from the settings, #tryinclude'd by dialplan/extensions.conf.
 SETTINGS_INCLUDE = "winet-settings.conf"
+# In Asterisk's spool folder, which FILE() does not create: made by prepare().
+FAIL_OPEN_LEDGER = "winet-fail-open/ledger.log"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def prepare(settings: Settings) -> Layout:
         print("Asterisk's configuration changed: restarting it to load it all")
         stop(settings)
     native_hold_music(settings.sounds_dir.parent / "moh")
+    fail_open_ledger(settings)[1].parent.mkdir(parents=True, exist_ok=True)
     return where
 
 
@@ -164,7 +167,21 @@ def install_config(settings: Settings, etc_dir: Path) -> bool:
 
 def dialplan_settings(settings: Settings) -> str:
     """The dialplan globals that come from the settings (included by extensions.conf)."""
-    return f"UNTRUSTED_CALLERS = {settings.untrusted_callers}\n"
+    as_asterisk_names_it, _ = fail_open_ledger(settings)
+    return (
+        f"UNTRUSTED_CALLERS = {settings.untrusted_callers}\n"
+        f"FAIL_OPEN_LEDGER = {as_asterisk_names_it}\n"
+    )
+
+
+def fail_open_ledger(settings: Settings) -> tuple[str, Path]:
+    """The ledger of the calls taken while no worker was connected (ivr/worker/fail_open.py):
+    its path as Asterisk names it (inside its root), and as the workers find it."""
+    if layout(settings).command[0] == "chroot":
+        inside = f"/var/spool/asterisk/{FAIL_OPEN_LEDGER}"
+        return inside, settings.asterisk_root / inside.lstrip("/")
+    path = settings.state_dir / "asterisk-var/spool" / FAIL_OPEN_LEDGER
+    return str(path), path
 
 
 def reload_dialplan(settings: Settings) -> None:

@@ -155,7 +155,20 @@ async def finish_call(
 async def close_lost_call(redis: Redis, call_id: str, ended_at: datetime, reason: str) -> bool:
     """Close a record nobody finished (its channel is gone: the worker handling it died, or
     its last writes were lost), saying why; False if it was finished meanwhile."""
-    ending = {"outcome": "lost", "hangup_side": None, "hangup_cause": reason}
+    return await finish_open_call(redis, call_id, ended_at, "lost", hangup_cause=reason)
+
+
+async def finish_open_call(
+    redis: Redis,
+    call_id: str,
+    ended_at: datetime,
+    outcome: str,
+    *,
+    hangup_cause: str | int | None,
+) -> bool:
+    """Finish the record unless it is finished already (then False): for writers that may
+    come upon a call twice."""
+    ending = {"outcome": outcome, "hangup_side": None, "hangup_cause": hangup_cause}
     return await _write(
         redis,
         call_id,

@@ -25,6 +25,8 @@ from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
+from ivr.stack.asterisk import fail_open_ledger
+from ivr.worker.fail_open import FailOpenLedger
 from ivr.worker.lost_records import LostRecordSweeper
 from ivr.worker.notifier import Notifier
 from ivr.worker.runtime import Runtime, repository_tables
@@ -70,10 +72,12 @@ async def serve(settings: Settings) -> None:
     async def channel_ids() -> set[str]:
         return {channel["id"] for channel in await client.request("GET", "/channels")}
 
+    _, ledger = fail_open_ledger(settings)
     housekeeping = [
         asyncio.create_task(runtime.backlog.run(), name="record-backlog"),
         asyncio.create_task(runtime.load.run(), name="load-gauge"),
         asyncio.create_task(LostRecordSweeper(runtime, channel_ids).run(), name="lost-records"),
+        asyncio.create_task(FailOpenLedger(runtime.redis, ledger).run(), name="fail-open-ledger"),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

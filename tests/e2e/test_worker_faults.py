@@ -1,6 +1,7 @@
 """Faults while the worker runs (issue 3): the ARI websocket drops, Asterisk restarts, the
 worker is down. The worker reconnects within 5 seconds and takes the next call; a call that
-arrives while no worker is connected reaches the desk through the fail-open dialplan."""
+arrives while no worker is connected reaches the desk through the fail-open dialplan, and gets
+its record once a worker is back."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from ivr.stack import asterisk
 from ivr.stack.launcher import start_components
+from ivr.worker.fail_open import READ_SECONDS
 from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, wait_for_record
 from tests.harness.proxy import CuttableProxy
 from tests.harness.worker import Worker, app_registered
@@ -21,6 +23,7 @@ PRO = "+41912345678"  # studio-lugano: the notice path on Saturday; 2 withdraws
 PREMIUM = "+41441234567"
 CONNECTED = "ARI event websocket connected"
 RECONNECT_LIMIT = 5.0
+LEDGER_READ_WITHIN = READ_SECONDS + 5.0
 
 
 async def withdrawn_call_is_handled(sipp, redis, settings) -> None:
@@ -78,8 +81,8 @@ async def test_worker_reconnects_after_the_websocket_drops(
         await asyncio.to_thread(worker.start)
 
 
-async def test_a_call_reaches_the_desk_while_the_worker_is_down(
-    worker, phones, sipp, stack_settings
+async def test_a_call_reaches_the_desk_while_the_worker_is_down_and_is_recorded_after(
+    worker, phones, sipp, redis, stack_settings
 ):
     await phones.configure("xy-desk", answer_after=0.5, hangup_after=3)
     await asyncio.to_thread(worker.stop)
@@ -95,3 +98,9 @@ async def test_a_call_reaches_the_desk_while_the_worker_is_down(
     assert headers["X-Winet-Fail-Open"] == "yes"
     assert headers["X-Winet-Customer"] == "unknown"
     assert headers["X-Winet-Call"], "the desk still gets a call id to quote"
+    # the worker, connected again, writes the record from Asterisk's fail-open ledger
+    record = await wait_for_record(redis, caller=PREMIUM, within=LEDGER_READ_WITHIN)
+    assert record.call_id == headers["X-Winet-Call"]
+    assert record.summary["outcome"] == "desk_fallback"
+    assert record.summary["desk_agent_line"] == "xy-desk"
+    assert [e["kind"] for e in record.events] == ["started", "fail_open", "ended"]

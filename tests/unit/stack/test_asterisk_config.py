@@ -30,16 +30,30 @@ def test_the_installed_configuration_says_whether_anything_changed(tmp_path):
 
     assert asterisk.install_config(refuse, etc) is True
     assert (etc / "pjsip.conf").read_text() == (REPO_DIR / "asterisk-config/pjsip.conf").read_text()
-    assert (etc / "winet-settings.conf").read_text() == "UNTRUSTED_CALLERS = refuse\n"
+    ledger, _ = asterisk.fail_open_ledger(refuse)
+    assert (etc / "winet-settings.conf").read_text().splitlines() == [
+        "UNTRUSTED_CALLERS = refuse",
+        f"FAIL_OPEN_LEDGER = {ledger}",
+    ]
     assert (etc / "ari-password.conf").stat().st_mode & 0o777 == 0o600
     assert asterisk.install_config(refuse, etc) is False
 
     lab = dataclasses.replace(refuse, untrusted_callers="unidentified")
     assert asterisk.install_config(lab, etc) is True
-    assert (etc / "winet-settings.conf").read_text() == "UNTRUSTED_CALLERS = unidentified\n"
+    assert "UNTRUSTED_CALLERS = unidentified\n" in (etc / "winet-settings.conf").read_text()
 
 
 def test_the_dialplan_includes_the_settings_file_the_launcher_writes():
     dialplan = (REPO_DIR / "dialplan/extensions.conf").read_text()
     assert f"#tryinclude {asterisk.SETTINGS_INCLUDE}" in dialplan
     assert '"${UNTRUSTED_CALLERS}" = "unidentified"' in dialplan
+
+
+def test_asterisk_writes_the_fail_open_ledger_where_the_workers_read_it(tmp_path):
+    state = settings(tmp_path)
+    as_asterisk_names_it, as_workers_find_it = asterisk.fail_open_ledger(state)
+    if asterisk.layout(state).command[0] == "chroot":
+        assert as_workers_find_it == state.asterisk_root / as_asterisk_names_it.lstrip("/")
+    else:
+        assert Path(as_asterisk_names_it) == as_workers_find_it
+    assert as_workers_find_it.is_relative_to(state.state_dir)
