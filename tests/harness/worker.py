@@ -92,9 +92,9 @@ STACK_USERS: list[Settings] = []
 
 def prepare_stack(redis_db: int) -> Settings:
     """Settings on a Redis database of its own, with Asterisk and Redis up (started when
-    needed), the launcher's own worker stopped (the tests' takes the calls), the database
-    emptied, the prompts built, the repository's tables published, the demo customers loaded.
-    Raises LaunchError."""
+    needed), the launcher's own worker stopped (the tests' takes the calls), the database and
+    the fail-open ledger emptied, the prompts built, the repository's tables published, the
+    demo customers loaded. Raises LaunchError."""
     base = Settings.from_env()
     server = base.redis_url.rsplit("/", 1)[0] if base.redis_url.count("/") > 2 else base.redis_url
     settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}")
@@ -105,8 +105,16 @@ def prepare_stack(redis_db: int) -> Settings:
     if stopped:
         print(f"\nstopped the hotline's {', '.join(stopped)}; `./hotline up` starts them again")
     asyncio.run(_flush(settings))
+    _empty_fail_open_ledger(settings)
     prepare_data(settings)
     return settings
+
+
+def _empty_fail_open_ledger(settings: Settings) -> None:
+    """Calls an earlier session left in the ledger would become this database's records."""
+    _, ledger = asterisk.fail_open_ledger(settings)
+    for path in ledger.parent.glob(f"{ledger.name}*"):
+        path.unlink()
 
 
 async def _flush(settings: Settings) -> None:
