@@ -87,6 +87,9 @@ class Request:
     intervention: str | None = None
     intervention_minutes: int | None = None
     resolution: str | None = None
+    breached_at: datetime | None = None  # marked when the due time passed without a contact
+    breach_reason: str | None = None
+    incident: int | None = None  # the major incident it is attached to
     history: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
@@ -105,6 +108,8 @@ class Request:
 
     def breached(self, now: datetime) -> bool:
         """The first reaction came (or is still missing) after its due time."""
+        if self.breached_at is not None:
+            return True
         if self.first_reaction_due is None:
             return False
         reacted = self.first_contact_at
@@ -135,6 +140,9 @@ class Request:
             "intervention_minutes": self.intervention_minutes,
             "resolution": self.resolution,
             "breached": self.breached(now),
+            "breached_at": _iso(self.breached_at),
+            "breach_reason": self.breach_reason,
+            "incident": self.incident,
             "notifications": self.notifications,
             "escalations": self.escalations,
             "history": list(self.history),
