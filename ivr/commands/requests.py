@@ -18,6 +18,7 @@ from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.requests.create import RequestRefused, open_request
 from ivr.requests.model import INTERVENTIONS, Request, TransitionRefused
+from ivr.requests.units import act_on_request
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import incidents
 from ivr.store import requests as request_store
@@ -133,8 +134,9 @@ async def change_request(redis: Redis, settings: Settings, args: argparse.Namesp
             details[name] = getattr(args, name)
     now = await service_now(redis, settings)
     try:
-        request = await request_store.act(
-            redis, args.number, args.action, by=cli_user(), now=now, **details
+        zone = (await tables_in_use(redis, settings)).zone
+        request = await act_on_request(
+            redis, args.number, args.action, by=cli_user(), now=now, zone=zone, **details
         )
     except (request_store.UnknownRequest, TransitionRefused) as error:
         print(f"ivr: {error}", file=sys.stderr)

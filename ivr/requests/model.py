@@ -55,6 +55,7 @@ class NewRequest:
     callback_number: str | None = None  # E.164: where the customer is called back
     first_reaction_due: datetime | None = None
     holder: str | None = None  # the technician expected to take it (the standby one)
+    covered: bool | None = None  # the call (or the creation) was inside the covered window
 
     def __post_init__(self) -> None:
         if not self.summary.strip():
@@ -80,6 +81,7 @@ class Request:
     callback_number: str | None = None
     first_reaction_due: datetime | None = None
     holder: str | None = None
+    covered: bool | None = None
     acknowledged_at: datetime | None = None
     first_contact_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -132,6 +134,7 @@ class Request:
             "first_reaction_due": _iso(self.first_reaction_due),
             "state": self.state,
             "holder": self.holder,
+            "covered": self.covered,
             "acknowledged_at": _iso(self.acknowledged_at),
             "first_contact_at": _iso(self.first_contact_at),
             "resolved_at": _iso(self.resolved_at),

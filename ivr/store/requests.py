@@ -140,6 +140,7 @@ async def create_request(redis: Redis, new: NewRequest, *, now: datetime) -> Req
         "callback_number": new.callback_number,
         "first_reaction_due": new.first_reaction_due,
         "holder": new.holder,
+        "covered": new.covered,
     }
     due = new.first_reaction_due.timestamp() if new.first_reaction_due else "+inf"
     created = {"at": now, "kind": "created", "source": new.source, "by": new.created_by}

@@ -81,7 +81,9 @@ async def notify(runtime, phones: Phones) -> request_store.Request:
 async def notification_timers(runtime) -> list[tuple[timers.Timer, float]]:
     """The timers pending but the escalation deadlines (`jobs.ACK`, `CHIEF`, `BREACH`)."""
     deadlines = (jobs.ACK, jobs.CHIEF, jobs.BREACH)
-    return [entry for entry in await timers.pending(runtime.redis) if entry[0].kind not in deadlines]
+    return [
+        entry for entry in await timers.pending(runtime.redis) if entry[0].kind not in deadlines
+    ]
 
 
 async def test_the_standby_technician_hears_the_request_and_takes_it_with_1(
