@@ -86,8 +86,8 @@ EXPECTED = {
     "neunzehn Uhr, ausser an Feiertagen. Die Pauschale für einen Einsatz ausserhalb der "
     "Servicezeiten beträgt hundertfünfzig Franken. Der Stundenansatz beträgt hundertachtzig "
     "Franken. Abgerechnet wird pro angefangene fünfzehn Minuten. Ihr Vertrag enthält zwei freie "
-    "Serviceeinheiten pro Monat. Diesen Monat haben Sie keine davon mehr übrig. Ein Einsatz wird Ihnen deshalb "
-    "verrechnet.",
+    "Serviceeinheiten pro Monat. Diesen Monat haben Sie keine davon mehr übrig. "
+    "Ein Einsatz wird Ihnen deshalb verrechnet.",
     ("de", "basic-plus"): "Ihr Vertrag winCall basic +, 5x6h gilt Montag bis Freitag von acht "
     "Uhr bis zwölf Uhr und von vierzehn Uhr bis achtzehn Uhr, ausser an Feiertagen. Die "
     "Pauschale für einen Einsatz ausserhalb der Servicezeiten beträgt hundertachtzig Franken. "
@@ -142,8 +142,8 @@ EXPECTED = {
     "sette alle diciannove, esclusi i giorni festivi. Il forfait per un intervento fuori dagli "
     "orari coperti è di centocinquanta franchi. La tariffa oraria è di centottanta franchi. La "
     "fatturazione avviene per ogni blocco iniziato di quindici minuti. Il Suo contratto "
-    "comprende due unità di servizio gratuite al mese. Questo mese non ne ha più a disposizione. Un intervento Le "
-    "sarà quindi fatturato.",
+    "comprende due unità di servizio gratuite al mese. Questo mese non ne ha più a disposizione. "
+    "Un intervento Le sarà quindi fatturato.",
     ("it", "basic-plus"): "Il Suo contratto winCall basic +, 5x6h è valido dal lunedì al venerdì "
     "dalle otto alle dodici e dalle quattordici alle diciotto, esclusi i giorni festivi. Il "
     "forfait per un intervento fuori dagli orari coperti è di centottanta franchi. La tariffa "
