@@ -224,6 +224,13 @@ async def advance_step(
     return bool(moved)
 
 
+async def notify_step(redis: Redis, request_id: int) -> tuple[int, int]:
+    """The (round, position) of the on-call order the request's notification is at."""
+    step = json.loads(await redis.hget(_key(request_id), "notify_step") or '"0:0"')
+    round_, position = step.split(":")
+    return int(round_), int(position)
+
+
 def _step(round_: int, position: int) -> str:
     return f"{round_}:{position}"
 

@@ -119,6 +119,8 @@ class Notifier:
         request = await request_store.get_request(redis, request_id)
         if request is None or request.state != "open":
             return
+        if await request_store.notify_step(redis, request_id) != (round_, position):
+            return  # moved on meanwhile (the acknowledgement's deadline passed)
         policy = self.runtime.tables.escalation
         if (round_, position) == (0, 0) and request.first_reaction_due is not None:
             await jobs.watch_first_reaction(
