@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "ivr.commands.web",
     "ivr.commands.desk",
     "ivr.commands.requests",
+    "ivr.commands.incident",
+    "ivr.commands.report",
 ]
 
 

@@ -1,5 +1,5 @@
-"""`ivr requests list|show|create|ack|contact|resolve|cancel`: requests to the 2nd level, for
-people (or `--json` for tools)."""
+"""`ivr requests list|show|create|ack|contact|resolve|cancel|attach`: requests to the 2nd level,
+for people (or `--json` for tools)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from ivr.commands.store_command import store_command
 from ivr.config import Settings
 from ivr.requests.create import RequestRefused, open_request
 from ivr.requests.model import INTERVENTIONS, Request, TransitionRefused
+from ivr.requests.units import act_on_request
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
+from ivr.store import incidents
 from ivr.store import requests as request_store
 from ivr.store.tables import active_tables
 
@@ -64,6 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.add_argument("--json", action="store_true")
         command.set_defaults(run=store_command(change_request), action=action)
 
+    attach = commands.add_parser("attach", help="attach a request to the major incident")
+    attach.add_argument("number", type=int)
+    attach.add_argument(
+        "--incident", action="store_true", required=True, help="the active major incident"
+    )
+    attach.add_argument("--json", action="store_true")
+    attach.set_defaults(run=store_command(attach_request))
+
 
 async def list_requests(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
     found = await (
@@ -73,7 +83,7 @@ async def list_requests(redis: Redis, settings: Settings, args: argparse.Namespa
     )
     if args.holder:
         found = [request for request in found if request.holder == args.holder]
-    now = await _now(redis, settings)
+    now = await service_now(redis, settings)
     if args.json:
         print(json.dumps([request.to_json(now) for request in found], ensure_ascii=False))
     elif found:
@@ -88,7 +98,7 @@ async def show_request(redis: Redis, settings: Settings, args: argparse.Namespac
     if request is None:
         print(f"ivr: there is no request #{args.number}", file=sys.stderr)
         return 1
-    data = request.to_json(await _now(redis, settings))
+    data = request.to_json(await service_now(redis, settings))
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
@@ -97,14 +107,14 @@ async def show_request(redis: Redis, settings: Settings, args: argparse.Namespac
 
 
 async def create_request(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
-    tables = await _tables(redis, settings)
+    tables = await tables_in_use(redis, settings)
     try:
         request = await open_request(
             redis,
             tables,
             summary=args.summary,
             source="cli",
-            created_by=_user(),
+            created_by=cli_user(),
             now=clock_from_env(os.environ, tables.zone)().astimezone(tables.zone),
             customer_id=args.customer,
             call_id=args.call,
@@ -122,10 +132,11 @@ async def change_request(redis: Redis, settings: Settings, args: argparse.Namesp
     for name in ("technician", "intervention", "minutes", "note"):
         if getattr(args, name, None) is not None:
             details[name] = getattr(args, name)
-    now = await _now(redis, settings)
+    now = await service_now(redis, settings)
     try:
-        request = await request_store.act(
-            redis, args.number, args.action, by=_user(), now=now, **details
+        zone = (await tables_in_use(redis, settings)).zone
+        request = await act_on_request(
+            redis, args.number, args.action, by=cli_user(), now=now, zone=zone, **details
         )
     except (request_store.UnknownRequest, TransitionRefused) as error:
         print(f"ivr: {error}", file=sys.stderr)
@@ -137,7 +148,27 @@ async def change_request(redis: Redis, settings: Settings, args: argparse.Namesp
     return 0
 
 
-async def _tables(redis: Redis, settings: Settings) -> Tables:
+async def attach_request(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
+    incident = await incidents.active(redis)
+    if incident is None:
+        print("ivr: there is no major incident to attach the request to", file=sys.stderr)
+        return 1
+    now = await service_now(redis, settings)
+    try:
+        request = await request_store.attach_incident(
+            redis, args.number, incident.id, by=cli_user(), now=now
+        )
+    except request_store.UnknownRequest as error:
+        print(f"ivr: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(request.to_json(now), ensure_ascii=False))
+    else:
+        print(f"request #{request.id} is attached to major incident #{incident.id}")
+    return 0
+
+
+async def tables_in_use(redis: Redis, settings: Settings) -> Tables:
     """The routing tables the workers use: the active published version, else the folder's."""
     active = await active_tables(redis)
     try:
@@ -146,13 +177,13 @@ async def _tables(redis: Redis, settings: Settings) -> Tables:
         raise SystemExit(f"ivr: the active routing tables are invalid:\n{error}") from None
 
 
-async def _now(redis: Redis, settings: Settings) -> datetime:
+async def service_now(redis: Redis, settings: Settings) -> datetime:
     """The service clock (`IVR_NOW` where allowed), as the workers see it."""
-    zone = (await _tables(redis, settings)).zone
+    zone = (await tables_in_use(redis, settings)).zone
     return clock_from_env(os.environ, zone)().astimezone(zone)
 
 
-def _user() -> str:
+def cli_user() -> str:
     return f"cli:{getpass.getuser()}"
 
 
@@ -160,6 +191,7 @@ def _line(request: Request, now: datetime) -> str:
     due = request.first_reaction_due
     due_text = due.isoformat(timespec="minutes") if due else "-"
     late = " BREACHED" if request.breached(now) else ""
+    late += f" incident #{request.incident}" if request.incident else ""
     who = request.customer_name or request.customer_id or "unknown customer"
     holder = request.holder or "-"
     return f"#{request.id}  {request.state:<12} due {due_text}{late}  {who}  {holder}"

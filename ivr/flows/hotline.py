@@ -1,7 +1,8 @@
 """The support hotline, as a caller lives it.
 
 1. Answer and greet, in the hotline's language (the customer's once known, or the one the
-   caller picks when the tables offer a language menu).
+   caller picks when the tables offer a language menu). During a major incident, callers
+   then hear that it is known.
 2. Identify the caller by caller ID, else by PIN.
 3. Decide with the routing core at the current instant.
 4. Covered: connect to the technician on standby (escalation ladder, then the desk). When no
@@ -23,6 +24,7 @@ from ivr.routing import decide
 from ivr.steps.connect import connect_to_technician, hand_to_desk
 from ivr.steps.cost_notice import caller_continues
 from ivr.steps.identify import identify
+from ivr.steps.incident import announce_incident
 from ivr.steps.language import choose_language
 from ivr.steps.owed_reaction import open_owed_request
 from ivr.worker.runtime import Runtime
@@ -46,6 +48,7 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         await talk.record.first_prompt(call.first_prompt_delay)
         if runtime.tables.hotline.language_menu:
             await choose_language(talk)
+        await announce_incident(talk)
         await identify(talk)
         await decide_route(talk)
         if talk.decision.destination == "technician":

@@ -37,6 +37,7 @@ FLOW_PROMPTS = (
     # each language's text offers that language alone; the flow plays it once per language
     # with the playback language set, digits as in LANGUAGE_MENU_DIGITS
     "language_menu",
+    "incident",
     "account_request",
     "account_wrong",
     "pin_request",
@@ -73,6 +74,7 @@ FLOW_PROMPTS = (
     "notice/units_left_end",
     "notice/units_none_left",
     "notice/no_free_units",
+    "notice/billed",
     "notice/choice",
     "unit/franc_one",
     "unit/francs",

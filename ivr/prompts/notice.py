@@ -240,6 +240,7 @@ def _gender(noun: str, lang: str) -> Gender:
 def _say_free_units(notice: _Notice, facts: NoticeFacts) -> None:
     if facts.free_units_per_month == 0:
         notice.prompt("notice/no_free_units")
+        _say_billed(notice, facts)
         return
     notice.prompt("notice/units_included")
     _say_count(notice, facts.free_units_per_month, "free_unit")
@@ -248,11 +249,19 @@ def _say_free_units(notice: _Notice, facts: NoticeFacts) -> None:
         return
     if facts.free_units_left == 0:
         notice.prompt("notice/units_none_left")
+        _say_billed(notice, facts)
         return
     notice.prompt("notice/units_left")
     gender = _gender("free_unit", notice.lang)
     notice.spoken(say_number(facts.free_units_left, notice.lang, gender))
     notice.prompt("notice/units_left_end")
+
+
+def _say_billed(notice: _Notice, facts: NoticeFacts) -> None:
+    """No free unit left: an intervention is billed, unless it costs nothing anyway."""
+    if facts.callout_fee_chf == 0 and facts.hourly_rate_chf == 0:
+        return
+    notice.prompt("notice/billed")
 
 
 def _check_facts(facts: NoticeFacts) -> None:

@@ -61,6 +61,7 @@ async def open_request(
             first_reaction_due=_instant(call.get("first_reaction_due"))
             or decision.first_reaction_due,
             holder=decision.standby.id,
+            covered=call["covered"] if "covered" in call else decision.covered,
         )
     except ValueError as error:
         raise RequestRefused(str(error)) from None

@@ -55,6 +55,7 @@ class NewRequest:
     callback_number: str | None = None  # E.164: where the customer is called back
     first_reaction_due: datetime | None = None
     holder: str | None = None  # the technician expected to take it (the standby one)
+    covered: bool | None = None  # the call (or the creation) was inside the covered window
 
     def __post_init__(self) -> None:
         if not self.summary.strip():
@@ -80,6 +81,7 @@ class Request:
     callback_number: str | None = None
     first_reaction_due: datetime | None = None
     holder: str | None = None
+    covered: bool | None = None
     acknowledged_at: datetime | None = None
     first_contact_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -87,6 +89,9 @@ class Request:
     intervention: str | None = None
     intervention_minutes: int | None = None
     resolution: str | None = None
+    breached_at: datetime | None = None  # marked when the due time passed without a contact
+    breach_reason: str | None = None
+    incident: int | None = None  # the major incident it is attached to
     history: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
@@ -105,6 +110,8 @@ class Request:
 
     def breached(self, now: datetime) -> bool:
         """The first reaction came (or is still missing) after its due time."""
+        if self.breached_at is not None:
+            return True
         if self.first_reaction_due is None:
             return False
         reacted = self.first_contact_at
@@ -127,6 +134,7 @@ class Request:
             "first_reaction_due": _iso(self.first_reaction_due),
             "state": self.state,
             "holder": self.holder,
+            "covered": self.covered,
             "acknowledged_at": _iso(self.acknowledged_at),
             "first_contact_at": _iso(self.first_contact_at),
             "resolved_at": _iso(self.resolved_at),
@@ -135,6 +143,9 @@ class Request:
             "intervention_minutes": self.intervention_minutes,
             "resolution": self.resolution,
             "breached": self.breached(now),
+            "breached_at": _iso(self.breached_at),
+            "breach_reason": self.breach_reason,
+            "incident": self.incident,
             "notifications": self.notifications,
             "escalations": self.escalations,
             "history": list(self.history),

@@ -128,7 +128,7 @@ class Tier:
 class Leg:
     """One party the call may ring: a technician or the desk."""
 
-    kind: str  # "technician" or "desk"
+    kind: str  # "technician", "chief" or "desk"
     id: str
     name: str
     dial: str  # Asterisk dial string, e.g. PJSIP/tech-anna
@@ -183,6 +183,16 @@ class Destinations:
     ring_timeout: int
     accept_timeout: float = 8  # seconds a technician has after the whisper to press 1
     callback_offer_after: int = 90  # seconds in the desk queue before a call back is offered
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """When a request goes further (routing/escalation.toml): to the next technician of the
+    on-call order, to the chief technician (3rd level), to the chief and the admins."""
+
+    ack_within: timedelta  # a technician rung about a request has this long to acknowledge it
+    chief_before_due: timedelta  # no first contact this long before the due time: the chief
+    admins_email: tuple[str, ...]  # told with the chief when a first reaction is breached
 
 
 @dataclass(frozen=True)
@@ -241,6 +251,8 @@ class Tables:
     technicians: Mapping[str, Leg]  # in table order
     rota: Rota
     destinations: Destinations
+    chief: Leg  # the chief technician (3rd level), kind "chief"
+    escalation: EscalationPolicy
     files: Mapping[str, str] = field(repr=False)  # the bundle: file name -> TOML text
 
     @property

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -26,6 +26,7 @@ from ivr.routing.model import (
     REACTION_RULES,
     WEEKDAYS,
     Destinations,
+    EscalationPolicy,
     FirstReaction,
     HolidayCalendar,
     Hotline,
@@ -46,6 +47,7 @@ FILES = (
     "rota.toml",
     "destinations.toml",
     "notice.toml",
+    "escalation.toml",
 )
 UNIDENTIFIED_DESTINATIONS = ("desk", "technician")
 # Seconds a technician has after the whisper to press 1: short, since the caller waits meanwhile.
@@ -58,6 +60,7 @@ MAX_CALLBACK_OFFER_AFTER = 3600
 LANGUAGES = ("de", "fr", "it", "en")
 MAX_TEXT_LENGTH = 200
 MAX_REACTION_HOURS = 24 * 31
+MAX_ACK_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -117,10 +120,11 @@ def parse_tables(files: Mapping[str, str], *, endpoints: Set[str] | None = None)
     destinations = _destinations(
         docs.get("destinations.toml"), file["destinations.toml"], technician_ids
     )
+    escalation = _escalation(docs.get("escalation.toml"), file["escalation.toml"])
     if problems:
         raise TablesError(problems)
-    assert hotline and terms and tiers and calendar and rota and destinations
-    technicians, rotation = rota
+    assert hotline and terms and tiers and calendar and rota and destinations and escalation
+    technicians, rotation, chief = rota
     return Tables(
         version=tables_version(files),
         hotline=hotline,
@@ -136,6 +140,8 @@ def parse_tables(files: Mapping[str, str], *, endpoints: Set[str] | None = None)
         ),
         rota=rotation,
         destinations=destinations,
+        chief=Leg("chief", *chief[:3], destinations.ring_timeout, chief[3]),
+        escalation=escalation,
         files=MappingProxyType(dict(files)),
     )
 
@@ -613,19 +619,24 @@ def _calendar(doc: dict[str, Any] | None, file: _File) -> HolidayCalendar | None
     return HolidayCalendar(top["canton"], closures)
 
 
+Person = tuple[str, str, str | None]  # name, dial string, e-mail or None
+PERSON_SPEC = {"id": TEXT, "name": TEXT, "dial": TEXT, "email": TEXT}
+
+
 def _rota(
     doc: dict[str, Any] | None, file: _File, technician_ids: set[str] | None, zone: tzinfo
-) -> tuple[dict[str, tuple[str, str, str | None]], Rota] | None:
-    """({technician id: (name, dial string, e-mail or None)}, the rota)."""
+) -> tuple[dict[str, Person], Rota, tuple[str, str, str, str | None]] | None:
+    """({technician id: person}, the rota, the chief technician's (id, name, dial, e-mail))."""
     if doc is None:
         return None
     top = file.fields(
         doc,
         "",
-        {"technician": LIST, "rotation": TABLE, "override": LIST},
+        {"technician": LIST, "rotation": TABLE, "override": LIST, "chief": TABLE},
         defaults={"override": []},
     )
     technicians = _technicians(top.get("technician", []), file)
+    chief = _person(top["chief"], "chief", file) if "chief" in top else None
     rotation = file.section(
         top, "rotation", "", {"order": LIST, "handover": TABLE, "first_week": DATE}
     )
@@ -650,7 +661,7 @@ def _rota(
     overrides = _overrides(top.get("override", []), file, technician_ids, zone)
     if not file.ok:
         return None
-    assert minute is not None and first_week is not None
+    assert minute is not None and first_week is not None and chief is not None
     rota = Rota(
         order=tuple(order),
         handover_weekday=WEEKDAYS.index(handover["weekday"]),
@@ -658,12 +669,24 @@ def _rota(
         first_week=first_week,
         overrides=overrides,
     )
-    return technicians, rota
+    return technicians, rota, (top["chief"]["id"], *chief)
 
 
-def _technicians(tables: list[Any], file: _File) -> dict[str, tuple[str, str, str | None]]:
-    """{id: (name, dial string, e-mail or None)} of the valid technician entries."""
-    technicians: dict[str, tuple[str, str, str | None]] = {}
+def _person(table: Mapping[str, Any], path: str, file: _File) -> Person | None:
+    """A technician's or the chief's (name, dial string, e-mail or None), None when invalid."""
+    values = file.fields(table, path, PERSON_SPEC, defaults={"email": None})
+    file.identifier(values, "id", path)
+    file.dial_string(values, "dial", path)
+    if values.get("email") is not None and not EMAIL_PATTERN.fullmatch(values["email"]):
+        file.problem(_join(path, "email"), f"{values['email']!r} is not an e-mail address")
+    if len(values) < len(PERSON_SPEC):
+        return None
+    return values["name"], values["dial"], values["email"]
+
+
+def _technicians(tables: list[Any], file: _File) -> dict[str, Person]:
+    """{id: person} of the valid technician entries."""
+    technicians: dict[str, Person] = {}
     if not tables:
         file.problem("technician", "missing or empty; list at least one technician")
     seen = set()
@@ -672,21 +695,13 @@ def _technicians(tables: list[Any], file: _File) -> dict[str, tuple[str, str, st
         if not TABLE.accepts(table):
             file.problem(path, f"must be a table with id, name and dial, not {_shown(table)}")
             continue
-        values = file.fields(
-            table,
-            path,
-            {"id": TEXT, "name": TEXT, "dial": TEXT, "email": TEXT},
-            defaults={"email": None},
-        )
-        file.identifier(values, "id", path)
-        file.dial_string(values, "dial", path)
-        if values.get("email") is not None and not EMAIL_PATTERN.fullmatch(values["email"]):
-            file.problem(_join(path, "email"), f"{values['email']!r} is not an e-mail address")
-        if values.get("id") in seen:
-            file.problem(_join(path, "id"), f"duplicate technician id {values['id']!r}")
-        elif len(values) == 4:
-            technicians[values["id"]] = (values["name"], values["dial"], values["email"])
-        seen.add(values.get("id"))
+        person = _person(table, path, file)
+        tech_id = table.get("id")
+        if tech_id in seen:
+            file.problem(_join(path, "id"), f"duplicate technician id {tech_id!r}")
+        elif person is not None:
+            technicians[tech_id] = person
+        seen.add(tech_id)
     return technicians
 
 
@@ -782,4 +797,29 @@ def _destinations(
         ring_timeout=top["ring_timeout"],
         accept_timeout=top["accept_timeout"],
         callback_offer_after=desk["callback_offer_after"],
+    )
+
+
+def _escalation(doc: dict[str, Any] | None, file: _File) -> EscalationPolicy | None:
+    if doc is None:
+        return None
+    top = file.fields(
+        doc,
+        "",
+        {"ack_within_minutes": NUMBER, "chief_before_due_minutes": NUMBER, "admins_email": LIST},
+        defaults={"admins_email": []},
+    )
+    file.above_zero(top, "ack_within_minutes", "", MAX_ACK_MINUTES)
+    file.within(top, "chief_before_due_minutes", "", 0, MAX_REACTION_HOURS * 60)
+    admins = file.items(top.get("admins_email", []), "admins_email", TEXT)
+    for index, address in enumerate(admins):
+        if not EMAIL_PATTERN.fullmatch(address):
+            file.problem(_join("admins_email", index), f"{address!r} is not an e-mail address")
+    file.unique(admins, "admins_email", "address")
+    if not file.ok:
+        return None
+    return EscalationPolicy(
+        ack_within=timedelta(minutes=top["ack_within_minutes"]),
+        chief_before_due=timedelta(minutes=top["chief_before_due_minutes"]),
+        admins_email=tuple(admins),
     )

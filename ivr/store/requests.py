@@ -5,9 +5,11 @@ in the same atomic step, so no request is ever left without one.
 Keys:
 - `winet:requests:last-id`      the highest request number given out
 - `winet:request:<n>`           hash  field -> JSON value (the fields of Request but history)
+                                and `notify_step` "<round>:<position>": who of the on-call
+                                order is being notified (`advance_step`)
 - `winet:request:<n>:history`   list  JSON {at, kind, ...}: kind `created`, `state` (action,
                                 state, by), `notification` (to, channel, result), `escalation`
-                                (level, to, reason)
+                                (level, to, reason), `incident` (incident, by)
 - `winet:requests:active`       sorted set  number of each request not yet closed, by
                                 first-reaction due (epoch; none: +inf)
 - `winet:requests:closed`       sorted set  number by closing time
@@ -52,6 +54,7 @@ _DATETIMES = (
     "acknowledged_at",
     "first_contact_at",
     "resolved_at",
+    "breached_at",
 )
 
 _CREATE = f"""
@@ -137,6 +140,7 @@ async def create_request(redis: Redis, new: NewRequest, *, now: datetime) -> Req
         "callback_number": new.callback_number,
         "first_reaction_due": new.first_reaction_due,
         "holder": new.holder,
+        "covered": new.covered,
     }
     due = new.first_reaction_due.timestamp() if new.first_reaction_due else "+inf"
     created = {"at": now, "kind": "created", "source": new.source, "by": new.created_by}
@@ -199,6 +203,68 @@ async def add_event(
     await redis.rpush(_history_key(request_id), _dumps({"at": now, "kind": kind, **details}))
 
 
+_ADVANCE = """
+-- KEYS: request; ARGV: the step expected (JSON), the next step (JSON)
+if (redis.call('HGET', KEYS[1], 'notify_step') or '"0:0"') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'notify_step', ARGV[2])
+return 1
+"""
+
+
+async def advance_step(
+    redis: Redis, request_id: int, step: tuple[int, int], following: tuple[int, int]
+) -> bool:
+    """Move the request's notification on from `step` (round, position) to `following`;
+    False when someone else moved it on already (so it is moved on once)."""
+    moved = await redis.register_script(_ADVANCE)(
+        keys=[_key(request_id)], args=[_dumps(_step(*step)), _dumps(_step(*following))]
+    )
+    return bool(moved)
+
+
+async def notify_step(redis: Redis, request_id: int) -> tuple[int, int]:
+    """The (round, position) of the on-call order the request's notification is at."""
+    step = json.loads(await redis.hget(_key(request_id), "notify_step") or '"0:0"')
+    round_, position = step.split(":")
+    return int(round_), int(position)
+
+
+def _step(round_: int, position: int) -> str:
+    return f"{round_}:{position}"
+
+
+async def mark_breached(redis: Redis, request_id: int, now: datetime, reason: str, to: str) -> None:
+    """The due time passed without a first contact: the request shows as breached (an
+    escalation `to` whoever is told, with `reason`)."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.hset(
+        _key(request_id), mapping={"breached_at": _dumps(now), "breach_reason": _dumps(reason)}
+    )
+    pipe.rpush(
+        _history_key(request_id),
+        _dumps({"at": now, "kind": "escalation", "level": "breach", "to": to, "reason": reason}),
+    )
+    await pipe.execute()
+
+
+async def attach_incident(
+    redis: Redis, request_id: int, incident_id: int, *, by: str, now: datetime
+) -> Request:
+    """Attach the request to a major incident (recorded in its history); UnknownRequest."""
+    if not await redis.exists(_key(request_id)):
+        raise UnknownRequest(request_id)
+    pipe = redis.pipeline(transaction=True)
+    pipe.hset(_key(request_id), "incident", _dumps(incident_id))
+    pipe.rpush(
+        _history_key(request_id),
+        _dumps({"at": now, "kind": "incident", "incident": incident_id, "by": by}),
+    )
+    await pipe.execute()
+    return await get_request(redis, request_id)  # type: ignore[return-value]
+
+
 async def set_holder(redis: Redis, request_id: int, technician_id: str) -> None:
     """The technician the request is with while it is not acknowledged (being notified)."""
     await redis.hset(_key(request_id), "holder", _dumps(technician_id))
@@ -220,6 +286,20 @@ async def active_requests(redis: Redis) -> list[Request]:
 async def closed_requests(redis: Redis, limit: int = 50) -> list[Request]:
     """The latest closed requests, the last closed first."""
     return await _requests(redis, await redis.zrevrange(CLOSED, 0, limit - 1))
+
+
+async def all_requests(redis: Redis) -> list[Request]:
+    """Every request still kept (closed ones expire `RETENTION` after closing), by number."""
+    last = int(await redis.get(LAST_ID) or 0)
+    found: list[Request] = []
+    for first in range(1, last + 1, _BATCH):
+        found += await _requests(
+            redis, [str(n) for n in range(first, min(first + _BATCH, last + 1))]
+        )
+    return found
+
+
+_BATCH = 500
 
 
 async def _requests(redis: Redis, ids: list[str]) -> list[Request]:

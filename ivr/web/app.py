@@ -21,6 +21,7 @@ from ivr.web import (
     admin_tables,
     desk,
     desk_customers,
+    incident_pages,
     login,
     overview,
     requests_pages,
@@ -96,6 +97,7 @@ def add_routes(app: web.Application) -> None:
             *admin_prompts.ROUTES,
             *admin_calls.ROUTES,
             *requests_pages.ROUTES,
+            *incident_pages.ROUTES,
             web.static("/static", STATIC_DIR),
         ]
     )

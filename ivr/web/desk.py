@@ -23,6 +23,7 @@ from ivr.web.console import Console, console_of
 from ivr.web.desk_cards import DESK_OUTCOMES, DeskCard, is_desk_call
 from ivr.web.formatting import day_time
 from ivr.web.html import Markup, element, join, options, render, url_part
+from ivr.web.incident_pages import incident_banner
 from ivr.web.pages import csrf_input, done, page, refused
 from ivr.web.security import SESSION_COOKIE, allow, session_of
 
@@ -37,6 +38,7 @@ async def desk_page(request: web.Request) -> web.StreamResponse:
     cards = await console_of(request).board.current_cards()
     body = render(
         "desk",
+        banner=await incident_banner(request),
         cards=render_cards(cards, session.csrf_token),
         empty_hidden=Markup(" hidden") if cards else "",
     )

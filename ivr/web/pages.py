@@ -16,8 +16,9 @@ NAVIGATION = {
         ("/desk", "Desk"),
         ("/desk/customers", "Customer lookup"),
         ("/requests/new", "New request"),
+        ("/incident", "Incident"),
     ),
-    "technician": (("/requests/mine", "My requests"),),
+    "technician": (("/requests/mine", "My requests"), ("/incident", "Incident")),
     "admin": (
         ("/admin", "Overview"),
         ("/desk", "Desk"),
@@ -28,6 +29,8 @@ NAVIGATION = {
         ("/admin/prompts", "Prompts"),
         ("/admin/calls", "Calls"),
         ("/admin/requests", "Requests"),
+        ("/incident", "Incident"),
+        ("/admin/reports/sla", "First reactions"),
     ),
 }
 
@@ -44,6 +47,9 @@ MESSAGES = {
     "resolved": "Resolved.",
     "request-created": "Request created: the technician on standby is being called.",
     "uploaded": "Recording installed: it plays from the next call on.",
+    "incident-declared": "Major incident declared: callers hear it from the next call on.",
+    "incident-ended": "Major incident ended: callers no longer hear it.",
+    "attached": "Attached to the major incident.",
 }
 
 

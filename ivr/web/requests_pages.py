@@ -12,6 +12,7 @@ from aiohttp import web
 from ivr.requests import jobs
 from ivr.requests.create import RequestRefused, open_request
 from ivr.requests.model import INTERVENTIONS, MAX_NOTE, MAX_SUMMARY, Request, TransitionRefused
+from ivr.requests.units import act_on_request
 from ivr.store import requests as request_store
 from ivr.store.users import Session
 from ivr.web.active_tables import tables_for
@@ -65,6 +66,8 @@ async def request_page(request: web.Request) -> web.StreamResponse:
     body = render(
         "request",
         state=found.state + (" (first reaction late)" if found.breached(console.clock()) else ""),
+        breach=found.breach_reason or "—",
+        incident=f"major incident #{found.incident}" if found.incident else "none",
         holder=_holder(found, await _technician_names(request)) or "nobody yet",
         customer=_customer(found),
         tier=await _tier(request, found),
@@ -180,12 +183,13 @@ async def _act(
 ) -> web.StreamResponse:
     console = console_of(request)
     try:
-        changed = await request_store.act(
+        changed = await act_on_request(
             console.redis,
             found.id,
             action,
             by=session_of(request).user,
             now=console.clock(),
+            zone=console.tables.zone,
             **details,  # type: ignore[arg-type]
         )
     except TransitionRefused as error:
@@ -251,6 +255,7 @@ def _actions(found: Request, session: Session) -> Markup:
         if mine and taken
         else "",
         cancel=button("cancel", "Cancel the request") if session.role == "admin" else "",
+        incident=button("incident", "Attach to the major incident") if not found.incident else "",
     )
 
 

@@ -4,8 +4,12 @@ requests' timed work (`ivr.requests.jobs`) as it falls due on the service clock.
 A new request is notified at once: the standby technician's phone rings with the request's
 facts, and they get an e-mail. Nobody takes it (no answer, busy, 3, no key): the next
 technician of the on-call order is rung, then, after the last one, the round starts again after
-`ROUND_PAUSE` (`ROUNDS` rounds). Every call and e-mail is kept in the request's history with
-its result. Several workers share the timers: each piece of work is claimed by one of them
+`ROUND_PAUSE` (`ROUNDS` rounds). A technician who does not acknowledge the request within the
+escalation policy's time (routing/escalation.toml) is passed over for the next one even while
+their phone still rings. With the first contact still missing shortly before the due time, the
+chief technician is rung and mailed; at the due time the request is marked breached and the
+chief and the admins are told. Every call and e-mail is kept in the request's history with its
+result. Several workers share the timers: each piece of work is claimed by one of them
 (`ivr.store.timers`); work claimed by a worker that dies is taken over when its lease ends.
 """
 
@@ -16,6 +20,7 @@ import logging
 import smtplib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -25,7 +30,7 @@ from ivr.conversation import Caller, Conversation
 from ivr.flows.request_call import call_back_customer, offer_request
 from ivr.requests import jobs
 from ivr.requests.call_log import RequestCallLog
-from ivr.requests.mail import request_mail, send_mail
+from ivr.requests.mail import escalation_mail, request_mail, send_mail
 from ivr.requests.model import Request
 from ivr.routing import Leg, technicians_on_call
 from ivr.store import requests as request_store
@@ -86,16 +91,22 @@ class Notifier:
 
     async def _do(self, claim: timers.Claim) -> None:
         timer = claim.timer
+        data = timer.data
         try:
-            if timer.kind == request_store.NOTIFY:
-                data = timer.data
-                await self.notify(data["request_id"], data["round"], data["position"])
-            elif timer.kind == jobs.CALLBACK:
+            if timer.kind == jobs.CALLBACK:
                 # A click-to-call may outlast the lease (a long talk with the customer): it is
                 # done at most once; a lost one is simply clicked again.
                 if await timers.complete(self.runtime.redis, claim):
-                    await self.call_back(timer.data["request_id"], timer.data["technician"])
+                    await self.call_back(data["request_id"], data["technician"])
                 return
+            if timer.kind == request_store.NOTIFY:
+                await self.notify(data["request_id"], data["round"], data["position"])
+            elif timer.kind == jobs.ACK:
+                await self.unacknowledged(data["request_id"], data["round"], data["position"])
+            elif timer.kind == jobs.CHIEF:
+                await self.warn_chief(data["request_id"])
+            elif timer.kind == jobs.BREACH:
+                await self.breach(data["request_id"])
             else:
                 log.error("timer %s: unknown kind %r, dropped", timer.id, timer.kind)
         except Exception:
@@ -108,25 +119,72 @@ class Notifier:
         request = await request_store.get_request(redis, request_id)
         if request is None or request.state != "open":
             return
+        if await request_store.notify_step(redis, request_id) != (round_, position):
+            return  # moved on meanwhile (the acknowledgement's deadline passed)
+        policy = self.runtime.tables.escalation
+        if (round_, position) == (0, 0) and request.first_reaction_due is not None:
+            await jobs.watch_first_reaction(
+                redis, request_id, request.first_reaction_due, policy.chief_before_due
+            )
         order = technicians_on_call(self.runtime.tables, now)
         technician = order[position % len(order)]
         await request_store.set_holder(redis, request_id, technician.id)
+        await jobs.expect_ack(redis, request_id, round_, position, now + policy.ack_within)
         mail = asyncio.create_task(self._mail(request, technician))
         result = await self._call(technician, request, offer_request)
-        await request_store.add_event(
-            redis,
-            request_id,
-            "notification",
-            self.runtime.now(),
-            to=technician.id,
-            channel="phone",
-            result=result,
-        )
+        await self._notified(request_id, technician.id, "phone", result)
         await mail
         after = await request_store.get_request(redis, request_id)
         if after is None or after.state != "open":
             return
-        await self._move_on(request_id, round_, position, len(order), technician, result)
+        await self._move_on(request_id, round_, position, f"{technician.id}: {result}")
+
+    async def unacknowledged(self, request_id: int, round_: int, position: int) -> None:
+        """The technician notified at `position` did not acknowledge in time: the next one."""
+        request = await request_store.get_request(self.runtime.redis, request_id)
+        if request is None or request.state != "open":
+            return
+        minutes = _minutes(self.runtime.tables.escalation.ack_within)
+        reason = f"{request.holder}: not acknowledged within {minutes} minutes"
+        await self._move_on(request_id, round_, position, reason)
+
+    async def warn_chief(self, request_id: int) -> None:
+        """The first contact is still missing shortly before the due time: the chief."""
+        redis = self.runtime.redis
+        request = await request_store.get_request(redis, request_id)
+        if request is None or not request.active or request.first_contact_at is not None:
+            return
+        chief = self.runtime.tables.chief
+        minutes = _minutes(self.runtime.tables.escalation.chief_before_due)
+        reason = f"no first contact {minutes} minutes before the due time"
+        await request_store.add_event(
+            redis,
+            request_id,
+            "escalation",
+            self.runtime.now(),
+            level="chief",
+            to=chief.id,
+            reason=reason,
+        )
+        await self._tell_chief(request, reason, ())
+
+    async def breach(self, request_id: int) -> None:
+        """The due time passed without a first contact: the request is marked breached, and
+        the chief technician and the admins are told."""
+        redis = self.runtime.redis
+        request = await request_store.get_request(redis, request_id)
+        if request is None or not request.active or request.first_contact_at is not None:
+            return
+        if request.state == "open":
+            why = "nobody acknowledged it"
+        else:
+            why = f"{request.holder} acknowledged it but did not contact the customer"
+        reason = f"no first contact by the due time: {why}"
+        admins = self.runtime.tables.escalation.admins_email
+        chief = self.runtime.tables.chief
+        to = chief.id + (" and the admins" if admins else "")
+        await request_store.mark_breached(redis, request_id, self.runtime.now(), reason, to)
+        await self._tell_chief(request, "first reaction breached, " + reason, admins)
 
     async def call_back(self, request_id: int, technician: str) -> None:
         """Click-to-call: ring the technician, then the customer, and bridge them."""
@@ -144,36 +202,47 @@ class Notifier:
             result=result,
         )
 
-    async def _move_on(
-        self, request_id: int, round_: int, position: int, count: int, last: Leg, result: str
-    ) -> None:
+    async def _move_on(self, request_id: int, round_: int, position: int, reason: str) -> None:
+        """On to the next technician of the on-call order, or the next round after a pause;
+        once, whether the call's result or the acknowledgement's deadline comes first."""
         redis, now = self.runtime.redis, self.runtime.now()
-        reason = f"{last.id}: {result}"
-        if position + 1 < count:
-            following = technicians_on_call(self.runtime.tables, now)[(position + 1) % count]
-            await request_store.add_event(
-                redis,
-                request_id,
-                "escalation",
-                now,
-                level="technician",
-                to=following.id,
-                reason=reason,
-            )
-            await jobs.notify_next(redis, request_id, round_, position + 1)
+        order = technicians_on_call(self.runtime.tables, now)
+        due = None
+        if position + 1 < len(order):
+            step, level, to = (round_, position + 1), "technician", order[position + 1].id
+        elif round_ + 1 < ROUNDS:
+            step, level, to = (round_ + 1, 0), "ladder_exhausted", None
+            due, reason = now + ROUND_PAUSE, reason + "; again in 5 minutes"
+        else:
+            step, level, to = (ROUNDS, 0), "ladder_exhausted", None
+            reason += "; no more rounds"
+        if not await request_store.advance_step(redis, request_id, (round_, position), step):
             return
-        again = round_ + 1 < ROUNDS
         await request_store.add_event(
-            redis,
-            request_id,
-            "escalation",
-            now,
-            level="ladder_exhausted",
-            to=None,
-            reason=reason + ("; again in 5 minutes" if again else "; no more rounds"),
+            redis, request_id, "escalation", now, level=level, to=to, reason=reason
         )
-        if again:
-            await jobs.notify_next(redis, request_id, round_ + 1, 0, now + ROUND_PAUSE)
+        if step[0] < ROUNDS:
+            await jobs.notify_next(redis, request_id, *step, due)
+
+    async def _tell_chief(self, request: Request, headline: str, admins: tuple[str, ...]) -> None:
+        """Ring the chief technician about `request` (they may take it like a technician) and
+        mail them, and the `admins`."""
+        chief = self.runtime.tables.chief
+        recipients = [f"{chief.name} <{chief.email}>"] if chief.email else []
+        runtime = self.runtime
+        message = escalation_mail(
+            request,
+            [*recipients, *admins],
+            headline,
+            runtime.tables.tier_names.get(request.tier or ""),
+            runtime.tables.zone,
+            runtime.settings,
+        )
+        told = chief.id + (" and the admins" if admins else "")
+        mail = asyncio.create_task(self._send(request, message, told))
+        result = await self._call(chief, request, offer_request)
+        await self._notified(request.id, chief.id, "phone", result)
+        await mail
 
     async def _call(
         self,
@@ -211,18 +280,29 @@ class Notifier:
         message = request_mail(
             request, technician, tier_name, runtime.tables.zone, runtime.settings
         )
+        await self._send(request, message, technician.id)
+
+    async def _send(self, request: Request, message: EmailMessage, to: str) -> None:
+        """Send the mail and keep its result in the request's history."""
         try:
-            await send_mail(runtime.settings, message)
+            await send_mail(self.runtime.settings, message)
             result = "sent"
         except (OSError, smtplib.SMTPException) as error:
-            log.warning("request %s: e-mail to %s failed: %s", request.id, technician.email, error)
+            log.warning("request %s: e-mail to %s failed: %s", request.id, message["To"], error)
             result = f"failed: {error}"
+        await self._notified(request.id, to, "email", result)
+
+    async def _notified(self, request_id: int, to: str, channel: str, result: str) -> None:
         await request_store.add_event(
-            runtime.redis,
-            request.id,
+            self.runtime.redis,
+            request_id,
             "notification",
-            runtime.now(),
-            to=technician.id,
-            channel="email",
+            self.runtime.now(),
+            to=to,
+            channel=channel,
             result=result,
         )
+
+
+def _minutes(duration: timedelta) -> str:
+    return f"{duration.total_seconds() / 60:g}"

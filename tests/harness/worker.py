@@ -33,6 +33,7 @@ class Worker:
         self.log = work_dir / "worker.log"
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0  # time.time() at the last start: its clock reads `now` then
 
     @property
     def pid(self) -> int:
@@ -50,6 +51,7 @@ class Worker:
             "IVR_WORKERS": "1",
             **self.env,
         }
+        self.started = time.time()
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "serve"],

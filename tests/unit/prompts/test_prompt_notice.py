@@ -86,7 +86,8 @@ EXPECTED = {
     "neunzehn Uhr, ausser an Feiertagen. Die Pauschale für einen Einsatz ausserhalb der "
     "Servicezeiten beträgt hundertfünfzig Franken. Der Stundenansatz beträgt hundertachtzig "
     "Franken. Abgerechnet wird pro angefangene fünfzehn Minuten. Ihr Vertrag enthält zwei freie "
-    "Serviceeinheiten pro Monat. Diesen Monat haben Sie keine davon mehr übrig.",
+    "Serviceeinheiten pro Monat. Diesen Monat haben Sie keine davon mehr übrig. "
+    "Ein Einsatz wird Ihnen deshalb verrechnet.",
     ("de", "basic-plus"): "Ihr Vertrag winCall basic +, 5x6h gilt Montag bis Freitag von acht "
     "Uhr bis zwölf Uhr und von vierzehn Uhr bis achtzehn Uhr, ausser an Feiertagen. Die "
     "Pauschale für einen Einsatz ausserhalb der Servicezeiten beträgt hundertachtzig Franken. "
@@ -97,7 +98,8 @@ EXPECTED = {
     "zwölf Uhr und von vierzehn Uhr bis siebzehn Uhr, ausser an Feiertagen. Die Pauschale für "
     "einen Einsatz ausserhalb der Servicezeiten beträgt zweihundertzwanzig Franken. Der "
     "Stundenansatz beträgt zweihundertzehn Franken. Abgerechnet wird pro angefangene dreissig "
-    "Minuten. Sie haben keine freien Serviceeinheiten mehr übrig.",
+    "Minuten. Sie haben keine freien Serviceeinheiten mehr übrig. Ein Einsatz wird Ihnen deshalb "
+    "verrechnet.",
     ("fr", "premium"): "Votre contrat winCall premium 7x24h est valable vingt-quatre heures sur "
     "vingt-quatre, sept jours sur sept. Une intervention en dehors des heures couvertes est "
     "gratuite pour vous. Votre contrat comprend huit unités de service gratuites par mois. Il "
@@ -113,7 +115,7 @@ EXPECTED = {
     "des heures couvertes s'élève à cent cinquante francs. Le tarif horaire s'élève à cent "
     "quatre-vingts francs. La facturation se fait par tranche entamée de quinze minutes. Votre "
     "contrat comprend deux unités de service gratuites par mois. Ce mois-ci, il ne vous en reste "
-    "plus.",
+    "plus. Une intervention vous sera donc facturée.",
     ("fr", "basic-plus"): "Votre contrat winCall basic +, 5x6h est valable du lundi au vendredi "
     "de huit heures à douze heures et de quatorze heures à dix-huit heures, sauf les jours "
     "fériés. Le forfait pour une intervention en dehors des heures couvertes s'élève à cent "
@@ -124,7 +126,8 @@ EXPECTED = {
     "heures à douze heures et de quatorze heures à dix-sept heures, sauf les jours fériés. Le "
     "forfait pour une intervention en dehors des heures couvertes s'élève à deux cent vingt "
     "francs. Le tarif horaire s'élève à deux cent dix francs. La facturation se fait par tranche "
-    "entamée de trente minutes. Il ne vous reste aucune unité de service gratuite.",
+    "entamée de trente minutes. Il ne vous reste aucune unité de service gratuite. Une "
+    "intervention vous sera donc facturée.",
     ("it", "premium"): "Il Suo contratto winCall premium 7x24h è valido ventiquattro ore su "
     "ventiquattro, sette giorni su sette. Un intervento fuori dagli orari coperti è gratuito per "
     "Lei. Il Suo contratto comprende otto unità di servizio gratuite al mese. Questo mese ne ha "
@@ -139,7 +142,8 @@ EXPECTED = {
     "sette alle diciannove, esclusi i giorni festivi. Il forfait per un intervento fuori dagli "
     "orari coperti è di centocinquanta franchi. La tariffa oraria è di centottanta franchi. La "
     "fatturazione avviene per ogni blocco iniziato di quindici minuti. Il Suo contratto "
-    "comprende due unità di servizio gratuite al mese. Questo mese non ne ha più a disposizione.",
+    "comprende due unità di servizio gratuite al mese. Questo mese non ne ha più a disposizione. "
+    "Un intervento Le sarà quindi fatturato.",
     ("it", "basic-plus"): "Il Suo contratto winCall basic +, 5x6h è valido dal lunedì al venerdì "
     "dalle otto alle dodici e dalle quattordici alle diciotto, esclusi i giorni festivi. Il "
     "forfait per un intervento fuori dagli orari coperti è di centottanta franchi. La tariffa "
@@ -150,7 +154,8 @@ EXPECTED = {
     "nove alle dodici e dalle quattordici alle diciassette, esclusi i giorni festivi. Il forfait "
     "per un intervento fuori dagli orari coperti è di duecentoventi franchi. La tariffa oraria è "
     "di duecentodieci franchi. La fatturazione avviene per ogni blocco iniziato di trenta minuti."
-    " Non ha più unità di servizio gratuite a disposizione.",
+    " Non ha più unità di servizio gratuite a disposizione. Un intervento Le sarà quindi "
+    "fatturato.",
     ("en", "premium"): "Your contract winCall premium 7x24h is valid around the clock, seven "
     "days a week. An intervention outside the covered hours is free of charge for you. Your "
     "contract includes eight free service units per month. This month you have eight left.",
@@ -163,7 +168,8 @@ EXPECTED = {
     "to seven p.m., except on public holidays. The flat fee for an intervention outside the "
     "covered hours is one hundred fifty francs. The hourly rate is one hundred eighty francs. "
     "Work is billed per started block of fifteen minutes. Your contract includes two free "
-    "service units per month. This month you have none left.",
+    "service units per month. This month you have none left. An intervention is therefore "
+    "billed to you.",
     ("en", "basic-plus"): "Your contract winCall basic +, 5x6h is valid Monday to Friday from "
     "eight a.m. to noon and from two p.m. to six p.m., except on public holidays. The flat fee "
     "for an intervention outside the covered hours is one hundred eighty francs. The hourly rate "
@@ -174,7 +180,7 @@ EXPECTED = {
     "to noon and from two p.m. to five p.m., except on public holidays. The flat fee for an "
     "intervention outside the covered hours is two hundred twenty francs. The hourly rate is two "
     "hundred ten francs. Work is billed per started block of thirty minutes."
-    " You have no free service units left.",
+    " You have no free service units left. An intervention is therefore billed to you.",
 }
 
 
@@ -232,6 +238,7 @@ def test_the_media_of_the_pro_notice_in_german():
         "unit/free_units",
         "notice/per_month",
         "notice/units_none_left",
+        "notice/billed",
         "notice/choice",
     ]
 
@@ -310,7 +317,8 @@ def test_costs_not_in_the_tables_are_said_to_follow_the_effort():
     composition = compose_notice(facts, "de", CATALOGUE)
     assert middle(composition.text, "de") == (
         "Ihr Vertrag X enthält keine Servicezeiten. Ein Einsatz ausserhalb der Servicezeiten "
-        "wird nach Aufwand verrechnet. Sie haben keine freien Serviceeinheiten mehr übrig."
+        "wird nach Aufwand verrechnet. Sie haben keine freien Serviceeinheiten mehr übrig. "
+        "Ein Einsatz wird Ihnen deshalb verrechnet."
     )
 
 

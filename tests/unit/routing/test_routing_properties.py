@@ -113,6 +113,7 @@ def bundles(draw: st.DrawFn) -> dict[str, str]:
         f"[rotation]\norder = {json.dumps(order)}\n"
         f'handover = {{ weekday = "{WEEKDAYS[weekday]}", time = "{handover}" }}\n'
         f"first_week = {first_week.isoformat()}\n",
+        '[chief]\nid = "chief"\nname = "The chief"\ndial = "PJSIP/chief"\n',
     ]
     if draw(st.booleans()):
         who, whom = draw(st.permutations(TECHNICIANS))[:2]
@@ -149,6 +150,7 @@ def bundles(draw: st.DrawFn) -> dict[str, str]:
             '[desk]\nname = "the desk"\ndial = "PJSIP/desk"\n'
         ),
         "notice.toml": notice,
+        "escalation.toml": "ack_within_minutes = 5\nchief_before_due_minutes = 30\n",
     }
 
 

@@ -46,6 +46,13 @@ REQUEST_ROLES = {
     ("POST", "/requests/1/resolve"): {"admin", "technician"},
     ("POST", "/requests/1/cancel"): {"admin"},
     ("POST", "/requests/1/callback"): {"admin", "technician"},
+    ("POST", "/requests/1/incident"): {"admin", "technician"},
+}
+# declaring and ending: admins and the chief technician (a technician account), checked inside
+INCIDENT_ROLES = {
+    ("GET", "/incident"): {"admin", "desk", "technician"},
+    ("POST", "/incident/declare"): {"admin", "technician"},
+    ("POST", "/incident/end"): {"admin", "technician"},
 }
 
 
@@ -65,6 +72,8 @@ async def test_every_route_declares_its_roles(console):
             assert roles == {"*"}
         elif path.startswith("/requests"):
             assert roles == REQUEST_ROLES[(method, path)], (method, path)
+        elif path.startswith("/incident"):
+            assert roles == INCIDENT_ROLES[(method, path)], (method, path)
         else:
             assert roles == {"admin", "desk", "technician"}, (method, path)
     assert len(admin_only(console.app)) >= 25
