@@ -11,6 +11,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from ivr.requests import jobs
 from ivr.requests.model import NewRequest, Request
 from ivr.routing import Tables, decide
 from ivr.store import calls, customers
@@ -33,8 +34,8 @@ async def open_request(
     call_id: str | None = None,
     callback_number: str | None = None,
 ) -> Request:
-    """Create a request and schedule its notification; RequestRefused (unknown customer or
-    call, empty summary) or `ivr.store.requests.RequestAlreadyOpen`."""
+    """Create a request and schedule its notification and its escalation; RequestRefused
+    (unknown customer or call, empty summary) or `ivr.store.requests.RequestAlreadyOpen`."""
     record = await calls.get_call(redis, call_id) if call_id else None
     if call_id and record is None:
         raise RequestRefused(f"there is no record of call {call_id!r}")
@@ -65,7 +66,12 @@ async def open_request(
         )
     except ValueError as error:
         raise RequestRefused(str(error)) from None
-    return await request_store.create_request(redis, new, now=now)
+    request = await request_store.create_request(redis, new, now=now)
+    if request.first_reaction_due is not None:  # from creation on, whoever acknowledges it
+        await jobs.watch_first_reaction(
+            redis, request.id, request.first_reaction_due, tables.escalation.chief_before_due
+        )
+    return request
 
 
 def _instant(value: str | datetime | None) -> datetime | None:

@@ -122,10 +122,6 @@ class Notifier:
         if await request_store.notify_step(redis, request_id) != (round_, position):
             return  # moved on meanwhile (the acknowledgement's deadline passed)
         policy = self.runtime.tables.escalation
-        if (round_, position) == (0, 0) and request.first_reaction_due is not None:
-            await jobs.watch_first_reaction(
-                redis, request_id, request.first_reaction_due, policy.chief_before_due
-            )
         order = technicians_on_call(self.runtime.tables, now)
         technician = order[position % len(order)]
         await request_store.set_holder(redis, request_id, technician.id)

@@ -47,9 +47,9 @@ async def test_a_desk_agent_opens_a_request_by_hand_and_its_notification_is_due(
     request = await requests.get_request(console.redis, number)
     assert (request.source, request.created_by, request.holder) == ("console", "dan", "marco")
     assert request.callback_number == "+41441234567"
-    assert [timer.id for timer, _ in await timers.pending(console.redis)] == [
-        f"notify:{number}:0:0"
-    ]
+    pending = [timer.id for timer, _ in await timers.pending(console.redis)]
+    assert pending[0] == f"notify:{number}:0:0"
+    assert sorted(pending[1:]) == [f"breach:{number}", f"chief:{number}"], "escalation is due"
     refused = await desk.post("/requests/new", {"customer": "nobody", "summary": "x"})
     assert refused.status == 422 and "no customer" in await refused.text()
 
