@@ -36,7 +36,13 @@ ROOTFS_PACKAGES = (
 )
 CONFIG_SOURCES = (REPO_DIR / "asterisk-config", REPO_DIR / "dialplan")
 # Folders of its root that Asterisk writes to, as its own user.
-ASTERISK_WRITES = ("var/lib/asterisk", "var/spool/asterisk", "var/log/asterisk", "run/asterisk")
+ASTERISK_WRITES = (
+    "var/lib/asterisk",
+    "var/spool/asterisk",
+    "var/log/asterisk",
+    "var/cache/asterisk",
+    "run/asterisk",
+)
 ASTERISK_USER = "asterisk"
 NAME = "asterisk"
 # Written by the launcher from the settings, #tryinclude'd by dialplan/extensions.conf.
