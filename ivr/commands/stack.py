@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import pwd
 import signal
 import sys
 import threading
@@ -127,9 +128,18 @@ def run_status(args: argparse.Namespace) -> int:
         pid = processes.running_pid(settings, name)
         problem = problems.get(name, "" if pid else "not running")
         healthy = healthy and (not problem or name == SUPERVISOR)
-        owner = f"pid {pid}" if pid else "not started by us"
-        print(f"{name:10} {'ok' if not problem else 'DOWN':5} {owner:18} {problem}")
+        owner = f"pid {pid} as {_user_of(pid)}" if pid else "not started by us"
+        print(f"{name:10} {'ok' if not problem else 'DOWN':5} {owner:34} {problem}")
     return 0 if healthy else 1
+
+
+def _user_of(pid: int) -> str:
+    """The name of the user process `pid` runs as (its uid when the machine has no name)."""
+    uid = processes.process_uid(pid)
+    try:
+        return pwd.getpwuid(uid).pw_name if uid is not None else "(gone)"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def run_restart(args: argparse.Namespace) -> int:

@@ -2,7 +2,10 @@
 
 Debian 12 has no Asterisk 22, so the launcher builds a sid root filesystem with mmdebstrap once
 per machine (cached outside the repository), extracts it into the state folder, installs the
-repository's configuration into it and runs `chroot ROOT asterisk -f` as root.
+repository's configuration into it and runs `chroot ROOT asterisk -f` as the root's `asterisk`
+user (`--userspec`): the folders Asterisk writes in its root are that user's, its configuration
+root's with the `asterisk` group reading it. That user gets the uid and gid of the host's system
+user `winet-asterisk`, so no host account shares them (`ivr.stack.privileges`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import subprocess
 import tarfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ivr.config import REPO_DIR, Settings
-from ivr.stack import processes
+from ivr.stack import privileges, processes
 from ivr.stack.debian_mirror import debian_mirror
+from ivr.stack.privileges import Account
 from ivr.stack.processes import LaunchError
 
 ROOTFS_PACKAGES = (
@@ -31,9 +35,15 @@ ROOTFS_PACKAGES = (
     "asterisk-moh-opsound-gsm",
 )
 CONFIG_SOURCES = (REPO_DIR / "asterisk-config", REPO_DIR / "dialplan")
-# Folders Asterisk writes to or must read as its own user: we run it as root, so they must
-# belong to root, not to the sid root's asterisk user (whose uid means nothing here).
-ROOT_OWNED = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/log/asterisk")
+# Folders of its root that Asterisk writes to, as its own user.
+ASTERISK_WRITES = (
+    "var/lib/asterisk",
+    "var/spool/asterisk",
+    "var/log/asterisk",
+    "var/cache/asterisk",
+    "run/asterisk",
+)
+ASTERISK_USER = "asterisk"
 NAME = "asterisk"
 # Written by the launcher from the settings, #tryinclude'd by dialplan/extensions.conf.
 SETTINGS_INCLUDE = "winet-settings.conf"
@@ -47,9 +57,18 @@ class Layout:
 
     etc_dir: Path
     command: tuple[str, ...]
+    user: Account | None = None  # whom the chrooted Asterisk runs as (None: as we do)
 
     def asterisk_command(self, *args: str) -> list[str]:
         return [*self.command, *args]
+
+    def daemon_command(self) -> list[str]:
+        """Asterisk in the foreground, without a console: in its root as its user if it has one."""
+        if self.user is None:
+            return self.asterisk_command("-f", "-n")
+        chroot, *inside = self.command
+        ids = [f"--userspec={self.user.uid}:{self.user.gid}", f"--groups={self.user.gid}"]
+        return [chroot, *ids, *inside, "-f", "-n"]
 
 
 def layout(settings: Settings) -> Layout:
@@ -68,14 +87,67 @@ def prepare(settings: Settings) -> Layout:
         extract_root(settings, rootfs_tarball(settings))
         # the machine's own name must resolve inside the root as it does outside
         shutil.copyfile("/etc/hosts", settings.asterisk_root / "etc/hosts")
+        where = replace(where, user=own_user(settings.asterisk_root))
     else:
         _prepare_host_etc(settings, where.etc_dir)
     if install_config(settings, where.etc_dir) and processes.running_pid(settings, NAME):
         print("Asterisk's configuration changed: restarting it to load it all")
         stop(settings)
+    if where.user:
+        _hand_over_root(settings.asterisk_root, where.user)
     native_hold_music(settings.sounds_dir.parent / "moh")
-    fail_open_ledger(settings)[1].parent.mkdir(parents=True, exist_ok=True)
+    _share_fail_open_ledger(settings, where.user)
     return where
+
+
+def _share_fail_open_ledger(settings: Settings, asterisk_user: Account | None) -> None:
+    """Asterisk creates the ledger in its folder; the workers take it away (rename, delete):
+    the folder is Asterisk's and the hotline group's, and the workers may pass into the
+    spool folder that holds it."""
+    folder = fail_open_ledger(settings)[1].parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if asterisk_user is None:
+        return
+    workers = privileges.system_account(privileges.HOTLINE_USER, settings.state_dir)
+    os.chown(folder, asterisk_user.uid, workers.gid)
+    folder.chmod(0o2770)  # set-group-id: every ledger is the hotline group's too
+    privileges.let_pass(folder.parent, workers)
+
+
+def own_user(root: Path) -> Account:
+    """The root's `asterisk` user, given the ids of the host's `winet-asterisk` (created when
+    missing): the root's own ids may be a host account's (uid 101 is postgres on many hosts)."""
+    home = root / "var/lib/asterisk"
+    host = privileges.system_account(privileges.ASTERISK_HOST_USER, home)
+    _set_ids(root / "etc/passwd", ASTERISK_USER, {2: host.uid, 3: host.gid})
+    _set_ids(root / "etc/group", ASTERISK_USER, {2: host.gid})
+    user = privileges.account_in(root / "etc/passwd", ASTERISK_USER)
+    if user is None:
+        raise LaunchError(f"the Asterisk root {root} has no user {ASTERISK_USER}")
+    return user
+
+
+def _set_ids(database: Path, name: str, ids: dict[int, int]) -> None:
+    """Set the numeric fields (position: value) of the entry `name` in a passwd/group file."""
+    lines = database.read_text().splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        fields = line.rstrip("\n").split(":")
+        if fields[0] == name:
+            for position, value in ids.items():
+                fields[position] = str(value)
+            lines[number] = ":".join(fields) + "\n"
+    text = "".join(lines)
+    if database.read_text() != text:
+        database.write_text(text)
+
+
+def _hand_over_root(root: Path, user: Account) -> None:
+    """Asterisk's user owns the folders it writes; its configuration is root's, read by its
+    group (also in a root an older version made all root's)."""
+    for folder in ASTERISK_WRITES:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        privileges.chown_tree(root / folder, user.uid, user.gid)
+    privileges.chown_tree(root / "etc/asterisk", 0, user.gid)
 
 
 def native_hold_music(moh_dir: Path) -> None:
@@ -138,10 +210,7 @@ def extract_root(settings: Settings, tarball: Path) -> None:
     root.mkdir(parents=True)
     with tarfile.open(tarball) as archive:
         archive.extractall(root, filter="fully_trusted")
-    for folder in ROOT_OWNED:
-        _chown_root(root / folder)
-    for folder in ("var/spool/asterisk/recording", "run/asterisk"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "var/spool/asterisk/recording").mkdir(parents=True, exist_ok=True)
     _relink_sounds(root)
     stamp.write_text(wanted)
 
@@ -161,7 +230,7 @@ def install_config(settings: Settings, etc_dir: Path) -> bool:
         if not target.exists() or target.read_text() != text:
             target.write_text(text)
             changed = True
-    (etc_dir / "ari-password.conf").chmod(0o600)
+    (etc_dir / "ari-password.conf").chmod(0o640)  # the folder's group: Asterisk's, in its root
     return changed
 
 
@@ -191,10 +260,11 @@ def reload_dialplan(settings: Settings) -> None:
 
 
 def start(settings: Settings, where: Layout) -> int:
-    pid = processes.running_pid(settings, NAME)
+    """Start Asterisk unless it runs as its user (one that runs as another, root, is restarted)."""
+    pid = processes.running_pid_as(settings, NAME, where.user)
     if pid:
         return pid
-    return processes.start(settings, NAME, where.asterisk_command("-f", "-n"))
+    return processes.start(settings, NAME, where.daemon_command())
 
 
 def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
@@ -279,15 +349,6 @@ def _prepare_host_etc(settings: Settings, etc_dir: Path) -> None:
         f"astspooldir => {state / 'spool'}\n"
         "[options]\n"
     )
-
-
-def _chown_root(folder: Path) -> None:
-    if not folder.exists():
-        return
-    os.chown(folder, 0, 0, follow_symlinks=False)
-    for parent, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            os.chown(os.path.join(parent, name), 0, 0, follow_symlinks=False)
 
 
 def _relink_sounds(root: Path) -> None:

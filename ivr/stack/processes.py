@@ -12,8 +12,12 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivr.config import Settings
+
+if TYPE_CHECKING:
+    from ivr.stack.privileges import Account
 
 
 class LaunchError(Exception):
@@ -42,6 +46,26 @@ def running_pid(settings: Settings, name: str) -> int | None:
     return pid
 
 
+def running_pid_as(settings: Settings, name: str, account: Account | None) -> int | None:
+    """The PID of our process `name` when it runs as `account` (None: as we do); one that runs
+    as another user (as root, started by an older version) is stopped, to start again as it
+    should."""
+    pid = running_pid(settings, name)
+    if pid and process_uid(pid) != (account.uid if account else os.geteuid()):
+        stop(settings, name)
+        return None
+    return pid
+
+
+def process_uid(pid: int) -> int | None:
+    """The (real) user id a process runs as, None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:"))
+
+
 def start(
     settings: Settings,
     name: str,
@@ -50,27 +74,49 @@ def start(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     umask: int = -1,
+    account: Account | None = None,
 ) -> int:
-    """Start `argv` in its own session, output appended to the component's log file;
-    `umask` for the files it creates (-1: ours)."""
+    """Start `argv` in its own session, as `account` (None: as we are), output appended to the
+    component's log file (private: the launcher's user reads it); `umask` for the files it
+    creates (-1: ours)."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_file(settings, name), "ab") as log:
+    settings.log_dir.chmod(0o700)
+    log_fd = os.open(log_file(settings, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(log_fd, 0o600)  # also a log an older version left readable to all
+    with os.fdopen(log_fd, "ab") as log:
         try:
             process = subprocess.Popen(
                 list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
+                env=_environment(env, account),
                 cwd=cwd,
                 start_new_session=True,
                 umask=umask,
+                **_identity(account),
             )
         except OSError as error:
             raise LaunchError(f"cannot start {name} ({argv[0]}): {error}") from None
     pid_file(settings, name).write_text(f"{process.pid} {_start_time(process.pid)}\n")
     return process.pid
+
+
+def _environment(env: Mapping[str, str] | None, account: Account | None) -> dict[str, str] | None:
+    """`env` (None: ours), with the home and name of `account` when it runs as one."""
+    if account is None:
+        return dict(env) if env is not None else None
+    own = {"HOME": str(account.home), "USER": account.name, "LOGNAME": account.name}
+    return {**(os.environ if env is None else env), **own}
+
+
+def _identity(account: Account | None) -> dict[str, object]:
+    """Popen's arguments that switch to `account` in the child before it runs the program: its
+    user and group, and none of our supplementary groups."""
+    if account is None:
+        return {}
+    return {"user": account.uid, "group": account.gid, "extra_groups": []}
 
 
 def stop(settings: Settings, name: str, *, timeout: float = 15.0) -> bool:

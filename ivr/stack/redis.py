@@ -2,7 +2,8 @@
 
 Our redis-server requires a password (the secret `redis-password`, in a configuration file
 only its owner reads, never on the command line where every local user sees it) and keeps its
-append-only files private: mode 0600 in a 0700 folder.
+append-only files private: mode 0600 in a 0700 folder, all the hotline's user's when the
+launcher runs as root (Redis runs as that user then; `ivr.stack.privileges`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ivr.config import Settings
-from ivr.stack import processes
+from ivr.stack import privileges, processes
+from ivr.stack.privileges import Account
 from ivr.stack.processes import LaunchError
 
 NAME = "redis"
@@ -38,8 +40,10 @@ def serves(settings: Settings) -> bool:
 def start(settings: Settings) -> int | None:
     """Start our redis-server unless one already answers. Returns our PID, or None if not ours.
 
-    Our own server still running from before it had a password is restarted with one."""
-    pid = processes.running_pid(settings, NAME)
+    Our own server still running from before it had a password, or as another user than the
+    hotline's, is restarted with one, as that user."""
+    account = privileges.hand_over(settings)
+    pid = processes.running_pid_as(settings, NAME, account)
     open_to_all = _ping(settings).startswith(b"+PONG")
     if pid and open_to_all:
         processes.stop(settings, NAME)
@@ -58,9 +62,10 @@ def start(settings: Settings) -> int | None:
     if not server:
         raise LaunchError("redis-server is not installed (apt-get install redis-server)")
     data_dir = settings.state_dir / "redis"
-    _make_private(data_dir)
+    config = _write_config(settings, data_dir)
+    _make_private(data_dir, account)
     pid = processes.start(
-        settings, NAME, [server, str(_write_config(settings, data_dir))], umask=PRIVATE_UMASK
+        settings, NAME, [server, str(config)], umask=PRIVATE_UMASK, account=account
     )
     _wait_until_it_serves(settings)
     return pid
@@ -134,6 +139,7 @@ def _write_config(settings: Settings, data_dir: Path) -> Path:
         "requirepass": _quoted(url.password or settings.redis_password),
     }
     config = data_dir / "redis.conf"
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("".join(f"{name} {value}\n" for name, value in options.items()))
@@ -145,11 +151,12 @@ def _quoted(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _make_private(data_dir: Path) -> None:
+def _make_private(data_dir: Path, account: Account | None) -> None:
     """The folder 0700 and everything in it 0600 (0700 for folders), also what an earlier
-    Redis left with looser modes."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    Redis left with looser modes; all of it `account`'s when Redis runs as that user."""
     data_dir.chmod(0o700)
+    if account:
+        privileges.chown_tree(data_dir, account.uid, account.gid)
     for parent, folders, files in os.walk(data_dir):
         for name in folders:
             os.chmod(os.path.join(parent, name), 0o700)

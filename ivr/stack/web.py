@@ -8,18 +8,19 @@ import urllib.error
 import urllib.request
 
 from ivr.config import REPO_DIR, Settings
-from ivr.stack import processes
+from ivr.stack import privileges, processes
 from ivr.stack.processes import LaunchError
 
 NAME = "web"
 
 
 def start(settings: Settings) -> int:
-    pid = processes.running_pid(settings, NAME)
+    account = privileges.hand_over(settings)
+    pid = processes.running_pid_as(settings, NAME, account)
     if pid:
         return pid
     argv = [sys.executable, "-m", "ivr", "web", "serve"]
-    pid = processes.start(settings, NAME, argv, env=os.environ, cwd=REPO_DIR)
+    pid = processes.start(settings, NAME, argv, env=os.environ, cwd=REPO_DIR, account=account)
     if not processes.wait_until(lambda: _answers(settings, pid), 20.0, interval=0.2):
         raise LaunchError(
             f"the web console did not answer on {url(settings)}; its log ends with:\n"

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ivr.config import REPO_DIR, Settings, worker_app
-from ivr.stack import processes
+from ivr.stack import privileges, processes
 from ivr.stack.asterisk import ari_get
 from ivr.stack.processes import LaunchError
 
@@ -35,14 +35,14 @@ def start(settings: Settings) -> list[int]:
 
 def start_one(settings: Settings, index: int) -> int:
     name = f"{NAME}-{index}"
-    pid = processes.running_pid(settings, name)
+    account = privileges.hand_over(settings)
+    pid = processes.running_pid_as(settings, name, account)
     if pid:
         return pid
     app = worker_app(index)
     env = {**os.environ, "IVR_ARI_APP": app, "IVR_WORKERS": str(settings.workers)}
-    pid = processes.start(
-        settings, name, [sys.executable, "-m", "ivr", "serve"], env=env, cwd=REPO_DIR
-    )
+    argv = [sys.executable, "-m", "ivr", "serve"]
+    pid = processes.start(settings, name, argv, env=env, cwd=REPO_DIR, account=account)
     own = dataclasses.replace(settings, ari_app=app)
     if not processes.wait_until(lambda: _registered(own, name, pid), 30.0, interval=0.1):
         raise LaunchError(

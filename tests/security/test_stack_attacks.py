@@ -1,25 +1,29 @@
 """Attacks from another local user on the machine's Redis, and what Asterisk is allowed to dial.
 
 Redis holds password hashes, session and CSRF tokens, PIN HMACs and every customer: without
-its password nobody may read or write it, and its files and configuration are private.
+its password nobody may read or write it, and its files and configuration are private. No
+process of the stack runs as root (the tests run as root, as CI does): Redis, the workers and
+the console as the hotline's user, Asterisk as its root's `asterisk`.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ivr.asterisk_config import dialable_endpoints
-from ivr.config import REPO_DIR
-from ivr.stack import asterisk, processes
+from ivr.config import REPO_DIR, Settings
+from ivr.stack import asterisk, privileges, processes, web, worker
 from ivr.store.tables import active_tables
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +65,7 @@ def test_redis_files_are_private_and_its_password_is_not_on_the_command_line(sta
         assert stat.S_IMODE(path.stat().st_mode) == wanted, path
     secret = stack_settings.state_dir / "secrets" / "redis-password"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o750  # the hotline's group enters
     pid = processes.running_pid(stack_settings, "redis")
     assert pid is not None, "the stack's Redis is not the launcher's"
     command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -101,3 +105,82 @@ def test_tables_check_refuses_dial_strings_asterisk_would_misread(tmp_path, dial
     )
     assert result.returncode == 1
     assert "rota.toml: technician[2].dial:" in result.stdout
+
+
+NOBODY = pwd.getpwnam("nobody")
+LAUNCHED = ("worker-2", "web")  # worker-2: the tests' own worker may hold worker-1's app
+
+
+@pytest.fixture
+def launched(stack_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A worker and the console started by the launcher, as `./hotline up` starts them; the
+    names of all the stack's processes. Those it started are stopped afterwards."""
+    monkeypatch.setenv("IVR_REDIS_URL", stack_settings.redis_url)
+    ran_before = {name for name in LAUNCHED if processes.running_pid(stack_settings, name)}
+    try:
+        worker.start_one(stack_settings, 2)
+        web.start(stack_settings)
+        yield ["redis", "asterisk", *LAUNCHED]
+    finally:
+        for name in set(LAUNCHED) - ran_before:
+            processes.stop(stack_settings, name)
+
+
+def proc_status(pid: int, field: str) -> list[int]:
+    """The numbers of a field of /proc/PID/status (Uid: real, effective, saved, filesystem)."""
+    line = next(
+        line
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith(f"{field}:")
+    )
+    return [int(number) for number in line.split()[1:]]
+
+
+def test_no_process_of_the_stack_runs_as_root(stack_settings, launched):
+    hotline = pwd.getpwnam(privileges.HOTLINE_USER)
+    root_passwd = stack_settings.asterisk_root / "etc/passwd"
+    asterisk_user = privileges.account_in(root_passwd, asterisk.ASTERISK_USER)
+    assert asterisk_user is not None and asterisk_user.uid != 0
+    # the root's asterisk is no host account but the hotline's own winet-asterisk
+    assert pwd.getpwuid(asterisk_user.uid).pw_name == privileges.ASTERISK_HOST_USER
+    wanted = {name: hotline.pw_uid for name in launched} | {"asterisk": asterisk_user.uid}
+    for name in launched:
+        pid = processes.running_pid(stack_settings, name)
+        assert pid is not None, f"{name} is not the launcher's"
+        assert proc_status(pid, "Uid") == [wanted[name]] * 4, name
+        assert 0 not in proc_status(pid, "Gid") + proc_status(pid, "Groups"), name
+
+
+def reads_as(user: pwd.struct_passwd, path: Path) -> subprocess.CompletedProcess[str]:
+    """`cat path` as `user`, with its group and no other."""
+    return subprocess.run(
+        ["cat", str(path)],
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_other_users_read_neither_the_secrets_nor_redis_files(stack_settings):
+    secrets = sorted((stack_settings.state_dir / "secrets").iterdir())
+    redis_files = list((stack_settings.state_dir / "redis").rglob("*"))
+    targets = secrets + [path for path in redis_files if path.is_file()]
+    assert {path.name for path in secrets} >= set(privileges.PROCESS_SECRETS), secrets
+    assert any(path.name == "redis.conf" for path in targets), targets
+    for path in targets:
+        result = reads_as(NOBODY, path)
+        assert result.returncode != 0 and "Permission denied" in result.stderr, path
+
+
+def test_the_hotline_user_reads_its_secrets_and_not_the_first_users_passwords(stack_settings):
+    hotline = pwd.getpwnam(privileges.HOTLINE_USER)
+    folder = stack_settings.state_dir / "secrets"
+    for name in privileges.PROCESS_SECRETS:
+        assert (
+            reads_as(hotline, folder / name).stdout.strip() == (folder / name).read_text().strip()
+        )
+    admin_password = folder / "web-admin-password"
+    assert admin_password.exists()
+    assert "Permission denied" in reads_as(hotline, admin_password).stderr

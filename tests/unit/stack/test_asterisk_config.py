@@ -35,7 +35,8 @@ def test_the_installed_configuration_says_whether_anything_changed(tmp_path):
         "UNTRUSTED_CALLERS = refuse",
         f"FAIL_OPEN_LEDGER = {ledger}",
     ]
-    assert (etc / "ari-password.conf").stat().st_mode & 0o777 == 0o600
+    # read by the owner and the folder's group (Asterisk's, in its root), nobody else
+    assert (etc / "ari-password.conf").stat().st_mode & 0o777 == 0o640
     assert asterisk.install_config(refuse, etc) is False
 
     lab = dataclasses.replace(refuse, untrusted_callers="unidentified")
