@@ -15,12 +15,14 @@ NAVIGATION = {
     "desk": (
         ("/desk", "Desk"),
         ("/desk/customers", "Customer lookup"),
+        ("/desk/agents", "Desk agents"),
         ("/requests/new", "New request"),
     ),
     "technician": (("/requests/mine", "My requests"),),
     "admin": (
         ("/admin", "Overview"),
         ("/desk", "Desk"),
+        ("/desk/agents", "Desk agents"),
         ("/admin/customers", "Customers"),
         ("/admin/tables", "Routing tables"),
         ("/admin/rota", "Rota"),
