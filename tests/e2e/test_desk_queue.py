@@ -148,7 +148,7 @@ async def test_a_caller_who_waits_past_the_setting_can_ask_for_a_call_back(
     assert [(r.id, r.call_id) for r in opened] == [(summary["callback_request"], record.call_id)]
     assert "queue/callback_confirmed" in prompts_of(record)
     card = desk_card(summary, record.events, ZoneInfo("Europe/Zurich"))
-    assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf")
+    assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf", {})
 
 
 async def test_restarting_keeps_an_admins_change_to_a_demo_customer(redis, stack_settings):

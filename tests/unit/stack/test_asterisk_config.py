@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.asterisk_config import desk_agent_endpoints, dialable_endpoints
 from ivr.config import REPO_DIR, ConfigError, Settings
 from ivr.stack import asterisk
 
@@ -43,3 +44,12 @@ def test_the_dialplan_includes_the_settings_file_the_launcher_writes():
     dialplan = (REPO_DIR / "dialplan/extensions.conf").read_text()
     assert f"#tryinclude {asterisk.SETTINGS_INCLUDE}" in dialplan
     assert '"${UNTRUSTED_CALLERS}" = "unidentified"' in dialplan
+
+
+def test_the_desk_agents_are_the_phones_whose_calls_reach_the_feature_codes():
+    agents = desk_agent_endpoints()
+    assert agents == ("xy-desk", "xy-desk-2", "xy-desk-3")
+    assert set(agents) < dialable_endpoints()
+    assert {"tech-anna", "trunk"} <= dialable_endpoints() - set(agents)
+    dialplan = (REPO_DIR / "dialplan/extensions.conf").read_text()
+    assert "[from-desk-phone]\nexten => *451," in dialplan
