@@ -47,7 +47,8 @@ async def change_agent(request: web.Request) -> web.StreamResponse:
     except AriError as error:
         return refused(request, 503, ASTERISK_DOWN + str(error))
     if (endpoint in members) != (action == "login"):
-        return refused(request, 409, f"{endpoint} did not {action}: the desk queue has {members}.")
+        in_queue = ", ".join(members) or "nobody"
+        return refused(request, 409, f"{endpoint} did not {action}; in the desk queue: {in_queue}.")
     return done(request, {"endpoint": endpoint, "logged_in": action == "login"}, "/desk/agents")
 
 
