@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 
 from ivr.ari.client import AriClient
 
@@ -25,16 +26,14 @@ class UnknownAgent(ValueError):
 
 async def logged_in(client: AriClient) -> list[str]:
     """The endpoints of the agents in the desk queue now (static members included)."""
-    before = await _members_text(client)
-    await _run(client, "desk-agents-list", "refresh")
+    token = secrets.token_hex(6)
+    await _run(client, "desk-agents-list", f"refresh-{token}")
     deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
-    text = before
-    while asyncio.get_running_loop().time() < deadline:
+    while True:
+        written_by, members = _parsed(await _members_text(client))
+        if written_by == token or asyncio.get_running_loop().time() > deadline:
+            return members
         await asyncio.sleep(_POLL_SECONDS)
-        text = await _members_text(client)
-        if text != before:
-            break
-    return _endpoints(text)
 
 
 async def log_in(client: AriClient, endpoint: str) -> list[str]:
@@ -53,7 +52,7 @@ async def _change(client: AriClient, context: str, endpoint: str, *, present: bo
     await _run(client, context, endpoint)
     deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
     while True:
-        members = _endpoints(await _members_text(client))
+        _, members = _parsed(await _members_text(client))
         if (endpoint in members) == present or asyncio.get_running_loop().time() > deadline:
             return members
         await asyncio.sleep(_POLL_SECONDS)
@@ -81,6 +80,7 @@ async def _members_text(client: AriClient) -> str:
     return (answer or {}).get("value", "")
 
 
-def _endpoints(text: str) -> list[str]:
-    """ "PJSIP/xy-desk,PJSIP/xy-desk-2" -> ["xy-desk", "xy-desk-2"]."""
-    return [item.split("/", 1)[-1] for item in text.split(",") if item.strip()]
+def _parsed(text: str) -> tuple[str, list[str]]:
+    """ "3f2a|PJSIP/xy-desk,PJSIP/xy-desk-2" -> ("3f2a", ["xy-desk", "xy-desk-2"])."""
+    token, _, members = text.rpartition("|")
+    return token, [item.split("/", 1)[-1] for item in members.split(",") if item.strip()]

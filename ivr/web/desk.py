@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 
+from ivr.customers.model import Contact
 from ivr.requests.create import RequestRefused, open_request
 from ivr.store import calls
+from ivr.store.customers import get_customer
 from ivr.store.requests import RequestAlreadyOpen
 from ivr.store.users import get_session
 from ivr.web.active_tables import tables_for
 from ivr.web.console import Console, console_of
 from ivr.web.desk_cards import DESK_OUTCOMES, DeskCard, is_desk_call
+from ivr.web.desk_customers import contacts_table
+from ivr.web.desk_requests import open_request_rows
 from ivr.web.formatting import day_time
 from ivr.web.html import Markup, element, join, options, render, url_part
 from ivr.web.incident_pages import incident_banner
 from ivr.web.pages import csrf_input, done, page, refused
 from ivr.web.security import SESSION_COOKIE, allow, session_of
 
+Contacts = Mapping[str, tuple[Contact, ...]]  # customer id -> its contact persons
 KEEPALIVE_SECONDS = 15.0
 MAX_NOTE = 500
 MAX_PROBLEM = 2000
@@ -35,12 +42,14 @@ MAX_PROBLEM = 2000
 @allow("desk", "admin")
 async def desk_page(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
-    cards = await console_of(request).board.current_cards()
+    console = console_of(request)
+    cards = await console.board.current_cards()
     body = render(
         "desk",
         banner=await incident_banner(request),
-        cards=render_cards(cards, session.csrf_token),
+        cards=render_cards(cards, session.csrf_token, await contacts_of(console.redis, cards)),
         empty_hidden=Markup(" hidden") if cards else "",
+        open_requests=await open_request_rows(console),
     )
     return page(request, "Desk", body, scripts=["desk.js"])
 
@@ -61,7 +70,10 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
     listener = console.board.listen()
     try:
         cards = console.board.cards()
-        await _send(response, "snapshot", {"html": render_cards(cards, session.csrf_token)})
+        contacts = await contacts_of(console.redis, cards)
+        await _send(
+            response, "snapshot", {"html": render_cards(cards, session.csrf_token, contacts)}
+        )
         while True:
             try:
                 update = await asyncio.wait_for(listener.queue.get(), KEEPALIVE_SECONDS)
@@ -72,15 +84,16 @@ async def desk_events(request: web.Request) -> web.StreamResponse:
                 continue
             if update is None:
                 break
+            contacts = await contacts_of(console.redis, update.cards)
             if update.snapshot:
-                html = render_cards(update.cards, session.csrf_token)
+                html = render_cards(update.cards, session.csrf_token, contacts)
                 await _send(response, "snapshot", {"html": html})
                 continue
             order = [f"call-{card.call_id}" for card in console.board.cards()]
             for card in update.cards:
                 data = {
                     "id": card.call_id,
-                    "html": render_card(card, session.csrf_token),
+                    "html": render_card(card, session.csrf_token, contacts),
                     "order": order,
                 }
                 await _send(response, "call", data)
@@ -165,11 +178,21 @@ async def forward_to_standby(request: web.Request) -> web.StreamResponse:
     return done(request, {"call_id": call_id, "request_id": callback.id}, "/desk")
 
 
-def render_cards(cards: tuple[DeskCard, ...], csrf_token: str) -> Markup:
-    return join(render_card(card, csrf_token) for card in cards)
+async def contacts_of(redis: Redis, cards: Iterable[DeskCard]) -> Contacts:
+    """The contact persons of each customer the cards name (as the customer data has them now)."""
+    contacts = {}
+    for customer_id in {card.customer_id for card in cards if card.customer_id}:
+        customer = await get_customer(redis, customer_id)
+        if customer is not None:
+            contacts[customer_id] = customer.contacts
+    return contacts
 
 
-def render_card(card: DeskCard, csrf_token: str) -> Markup:
+def render_cards(cards: tuple[DeskCard, ...], csrf_token: str, contacts: Contacts) -> Markup:
+    return join(render_card(card, csrf_token, contacts) for card in cards)
+
+
+def render_card(card: DeskCard, csrf_token: str, contacts: Contacts) -> Markup:
     call_url = url_part(card.call_id)
     standby = f" ({card.standby.name})" if card.standby else ""
     forward = ""
@@ -201,6 +224,7 @@ def render_card(card: DeskCard, csrf_token: str) -> Markup:
         started_iso=card.started_at.isoformat() if card.started_at else "",
         started=day_time(card.started_at),
         customer=_customer(card),
+        contacts=_contacts(card, contacts),
         tier=f"{card.tier_name} ({card.tier})" if card.tier else "unknown",
         covered={True: "yes", False: "no"}.get(card.covered, "not decided yet"),
         identified=card.identified,
@@ -232,6 +256,15 @@ def _customer(card: DeskCard) -> Markup | str:
         href=f"/desk/customers/{url_part(card.customer_id)}",
         title="contact persons and who may order paid interventions",
     )
+
+
+def _contacts(card: DeskCard, contacts: Contacts) -> Markup | str:
+    """Who may call for the caller's customer, to check identification and authorisation."""
+    if card.customer_id is None:
+        return "unknown customer: look it up by name or number"
+    if card.customer_id not in contacts:
+        return "the customer is no longer in the customer data"
+    return contacts_table(contacts[card.customer_id])
 
 
 def _consent(card: DeskCard) -> str:

@@ -101,14 +101,20 @@ def is_desk_call(summary: Mapping[str, Any]) -> bool:
     return summary.get("destination") == "desk"
 
 
+def priority_order(priority: int, waiting_since: datetime | None) -> tuple[int, float]:
+    """Who the desk takes first, for live calls and open requests alike: the highest priority
+    first (`routing.desk_priority`: premium before pro+, pro, basic+, basic; any identified
+    caller before an unidentified one), then who has waited longest."""
+    return (-priority, waiting_since.timestamp() if waiting_since else 0.0)
+
+
 def desk_order(card: DeskCard) -> tuple:
-    """The order of the desk's list: calls still going first, the highest priority (tier,
-    identified) first and, within one priority, who waits longest; then ended calls, newest
-    first."""
-    started = card.started_at.timestamp() if card.started_at else 0.0
+    """The order of the desk's list: calls still going first, in `priority_order`; then ended
+    calls, newest first."""
     if card.ended:
+        started = card.started_at.timestamp() if card.started_at else 0.0
         return (1, 0, -started)
-    return (0, -card.priority, started)
+    return (0, *priority_order(card.priority, card.started_at))
 
 
 def desk_card(

@@ -4,6 +4,8 @@ a caller's identification and authorisation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from ivr.customers.model import Contact, Customer
@@ -43,13 +45,6 @@ def customer_section(customer: Customer) -> Markup:
         ("PIN", "asked on every call" if customer.pin_required else "when the number is not known"),
     ]
     rows = join(element("tr", join([element("th", k), element("td", v)])) for k, v in facts)
-    contacts = join(_contact_row(contact) for contact in customer.contacts) or element(
-        "tr", element("td", "No contact persons recorded.", colspan="3")
-    )
-    head = element(
-        "tr",
-        join(element("th", h) for h in ("Contact person", "Numbers", "May order paid work")),
-    )
     return element(
         "section",
         join(
@@ -59,15 +54,25 @@ def customer_section(customer: Customer) -> Markup:
                     element("a", customer.name, href=f"/desk/customers/{url_part(customer.id)}"),
                 ),
                 element("table", rows, class_="facts"),
-                element(
-                    "table",
-                    join([element("thead", head), element("tbody", contacts)]),
-                    class_="list contacts",
-                ),
+                contacts_table(customer.contacts),
             ]
         ),
         class_="customer",
         id=f"customer-{customer.id}",
+    )
+
+
+def contacts_table(contacts: Iterable[Contact]) -> Markup:
+    """The customer's contact persons: name, numbers, whether they may order paid work."""
+    rows = join(_contact_row(contact) for contact in contacts) or element(
+        "tr", element("td", "No contact persons recorded.", colspan="3")
+    )
+    head = element(
+        "tr",
+        join(element("th", h) for h in ("Contact person", "Numbers", "May order paid work")),
+    )
+    return element(
+        "table", join([element("thead", head), element("tbody", rows)]), class_="list contacts"
     )
 
 

@@ -15,6 +15,7 @@ NAVIGATION = {
     "desk": (
         ("/desk", "Desk"),
         ("/desk/customers", "Customer lookup"),
+        ("/desk/agents", "Desk agents"),
         ("/requests/new", "New request"),
         ("/incident", "Incident"),
     ),
@@ -22,6 +23,7 @@ NAVIGATION = {
     "admin": (
         ("/admin", "Overview"),
         ("/desk", "Desk"),
+        ("/desk/agents", "Desk agents"),
         ("/admin/customers", "Customers"),
         ("/admin/tables", "Routing tables"),
         ("/admin/rota", "Rota"),

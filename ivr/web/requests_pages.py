@@ -69,7 +69,7 @@ async def request_page(request: web.Request) -> web.StreamResponse:
         breach=found.breach_reason or "—",
         incident=f"major incident #{found.incident}" if found.incident else "none",
         holder=_holder(found, await _technician_names(request)) or "nobody yet",
-        customer=_customer(found),
+        customer=request_customer(found),
         tier=await _tier(request, found),
         number=caller(found.callback_number) if found.callback_number else "unknown",
         due=_when(found.first_reaction_due, zone) or "none (best effort)",
@@ -281,11 +281,11 @@ def _rows(found: list[Request], zone: ZoneInfo, now: datetime, names: dict[str, 
 def _active_row(found: Request, zone: ZoneInfo, now: datetime, names: dict[str, str]) -> Markup:
     late = found.breached(now)
     cells = [
-        element("td", _link(found)),
+        element("td", request_link(found)),
         element("td", (_when(found.first_reaction_due, zone) or "—") + (" (late)" if late else "")),
         element("td", found.state),
         element("td", _holder(found, names)),
-        element("td", _customer(found)),
+        element("td", request_customer(found)),
         element("td", found.summary, class_="problem"),
         element("td", f"{_when(found.created_at, zone)} by {found.created_by}"),
     ]
@@ -294,11 +294,11 @@ def _active_row(found: Request, zone: ZoneInfo, now: datetime, names: dict[str, 
 
 def _closed_row(found: Request, zone: ZoneInfo, names: dict[str, str]) -> Markup:
     cells = [
-        element("td", _link(found)),
+        element("td", request_link(found)),
         element("td", f"{stamp(found.resolved_at.astimezone(zone)) if found.resolved_at else ''}"),
         element("td", found.state),
         element("td", _holder(found, names)),
-        element("td", _customer(found)),
+        element("td", request_customer(found)),
         element("td", found.summary, class_="problem"),
         element("td", found.resolution or ""),
     ]
@@ -318,7 +318,7 @@ def _nothing() -> Markup:
     return element("tr", element("td", "None.", colspan=str(_COLUMNS)))
 
 
-def _link(found: Request) -> Markup:
+def request_link(found: Request) -> Markup:
     return element("a", f"#{found.id}", href=f"/requests/{found.id}")
 
 
@@ -326,7 +326,7 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     return day_time(moment.astimezone(zone)) if moment else ""
 
 
-def _customer(found: Request) -> str:
+def request_customer(found: Request) -> str:
     if found.customer_id is None:
         return "not identified"
     return f"{found.customer_name} ({found.customer_id})"

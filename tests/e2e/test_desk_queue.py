@@ -1,24 +1,36 @@
 """The xy AG desk as a queue on the real stack (issue 13): what callers hear and pay, priority
-by tier, the call-back offer, agents logging in, and an admin's data surviving a restart."""
+by tier, the call-back offer, agents logging in and out (phone and console), the position
+announcement a waiting caller hears, and an admin's data surviving a restart."""
 
 from __future__ import annotations
 
 import asyncio
+import audioop
 import time
+import wave
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.ari import desk_queue
 from ivr.ari.client import AriClient
+from ivr.desk_agents import LOGIN_CODE, LOGOUT_CODE
+from ivr.prompts.installed import sound_path
 from ivr.stack import asterisk
 from ivr.stack.setup import prepare_data
-from ivr.store import customers, pins, requests
+from ivr.store import customers, pins, requests, users
+from ivr.web.accounts import hash_password
+from ivr.web.app import create_app
 from ivr.web.desk import render_card
 from ivr.web.desk_cards import desk_card
 from tests.e2e.conftest import SATURDAY_MORNING, prompt_seconds, publish_change, wait_for_record
+from tests.harness.phones import audio_level
+from tests.harness.sipp import support_number_uri
+from tests.unit.web.conftest import PASSWORDS, Browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("worker", "clean_asterisk")]
 
@@ -152,7 +164,7 @@ async def test_a_caller_who_waits_past_the_setting_can_ask_for_a_call_back(
     assert [(r.id, r.call_id) for r in opened] == [(summary["callback_request"], record.call_id)]
     assert "queue/callback_confirmed" in prompts_of(record)
     card = desk_card(summary, record.events, ZoneInfo("Europe/Zurich"))
-    assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf")
+    assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf", {})
 
 
 async def test_restarting_keeps_an_admins_change_to_a_demo_customer(redis, stack_settings):
@@ -170,3 +182,130 @@ async def test_restarting_keeps_an_admins_change_to_a_demo_customer(redis, stack
     number = kept.numbers[0]
     found = await customers.find_by_pin(redis, number, pin, pin_key=stack_settings.pin_key)
     assert found is not None and found.id == "studio-lugano"
+
+
+def feature_code_uri(settings, code: str) -> str:
+    return f"sip:{code}@{settings.sip_host}:{settings.sip_port}"
+
+
+def asterisk_sound_seconds(settings, name: str) -> float:
+    """How long one of Asterisk's own GSM sounds lasts (33 bytes per 20 ms)."""
+    path = settings.asterisk_root / "usr/share/asterisk/sounds/en" / f"{name}.gsm"
+    return path.stat().st_size / 33 * 0.02
+
+
+async def dial_feature_code(phones, settings, phone: str, code: str):
+    heard = await phones.record_call(
+        feature_code_uri(settings, code), caller_id=phone, phone=phone, within=20
+    )
+    assert heard.answered and heard.hung_up_by == "remote" and heard.recording is not None
+    return audio_level(heard.recording).voiced_seconds
+
+
+async def test_an_agent_logs_in_and_out_with_the_desk_phones_feature_codes(
+    worker, phones, sipp, redis, stack_settings
+):
+    await agents(stack_settings, desk_queue.log_out, "xy-desk-2")
+    refused = await sipp(PRO, to=feature_code_uri(stack_settings, LOGIN_CODE))  # the trunk
+    assert refused.status == 403 and not refused.answered
+    assert "xy-desk-2" not in await agents(stack_settings)
+
+    voiced = await dial_feature_code(phones, stack_settings, "xy-desk-2", LOGIN_CODE)
+    assert voiced >= 0.6 * asterisk_sound_seconds(stack_settings, "agent-loginok"), voiced
+    assert "xy-desk-2" in await agents(stack_settings)
+
+    await phones.configure("xy-desk", reject=486)  # the fixed line is busy
+    await phones.configure("xy-desk-2", answer_after=0.5, hangup_after=1)
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+    answered = await sipp(PRO, [(during_notice, "1")])
+    assert answered.answered and answered.hangup_by == "far_end"
+    record = await wait_for_record(redis, caller=PRO)
+    assert queue_event(record, "answered")["agent"] == "xy-desk-2"
+
+    voiced = await dial_feature_code(phones, stack_settings, "xy-desk-2", LOGOUT_CODE)
+    assert voiced >= 0.6 * asterisk_sound_seconds(stack_settings, "agent-loggedoff"), voiced
+    assert "xy-desk-2" not in await agents(stack_settings)
+
+    waits = await sipp(PRO, [(during_notice, "1")], hangup_after=during_notice + 15)
+    assert waits.answered and waits.hangup_by == "caller"
+    assert phones.events("xy-desk", kind="incoming"), "the queue kept trying the fixed line"
+    assert len(phones.events("xy-desk-2", kind="incoming")) == 1, "xy-desk-2 rang only once"
+
+
+async def test_the_console_logs_a_desk_agent_in_and_out_of_the_real_queue(redis, stack_settings):
+    await agents(stack_settings, desk_queue.log_out, "xy-desk-3")
+    await users.save_user(redis, "dan", "desk", hash_password(PASSWORDS["dan"]), now=_now())
+    server = TestServer(create_app(stack_settings, redis, _now))
+    client = TestClient(server, cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        desk = Browser(client)
+        assert (await desk.log_in("dan")).status == 303
+        assert (await desk.post("/desk/agents/xy-desk-3", {"action": "login"})).status == 303
+        shown = await asyncio.to_thread(asterisk.cli, stack_settings, "queue show xy-desk")
+        assert "PJSIP/xy-desk-3" in shown, shown
+        assert 'xy-desk-3</td><td class="state">logged in' in await desk.page("/desk/agents")
+
+        assert (await desk.post("/desk/agents/xy-desk-3", {"action": "logout"})).status == 303
+        shown = await asyncio.to_thread(asterisk.cli, stack_settings, "queue show xy-desk")
+        assert "PJSIP/xy-desk-3" not in shown, shown
+    finally:
+        await client.close()
+        await agents(stack_settings, desk_queue.log_out, "xy-desk-3")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def test_a_waiting_caller_hears_the_queue_announce_its_position(
+    worker, phones, redis, stack_settings
+):
+    await phones.configure("xy-desk", answer_after=None)  # rings on, nobody answers
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+    in_queue = during_notice + 1.0 + prompt_seconds(stack_settings, "it", "connecting_desk")
+
+    heard = await phones.record_call(
+        support_number_uri(stack_settings),
+        caller_id=PRO,
+        dtmf=[(during_notice, "1")],
+        hangup_after=in_queue + 6,
+        within=90,
+    )
+
+    record = await wait_for_record(redis, caller=PRO)
+    assert queue_event(record, "queued")
+    prompts = stack_settings.sounds_dir
+    connecting = heard_at(heard.recording, sound_path(prompts, "it", "connecting_desk"))
+    position = heard_at(heard.recording, sound_path(prompts, "it", "queue/you_are_next"))
+    never_played = sound_path(prompts, "it", "queue/callback_confirmed")
+    assert connecting is not None, "the worker's own prompt is found in the recording"
+    assert position is not None, "the caller never heard 'Lei è il prossimo'"
+    assert position > connecting, "and heard it once waiting in the queue"
+    assert heard_at(heard.recording, never_played) is None, "the check tells prompts apart"
+
+
+PROMPT_RATE = 8000  # the installed prompts: 16-bit signed linear, 8 kHz (.sln)
+MATCH_SECONDS = 0.5
+MAX_RESIDUAL = 0.5  # what is left of the recording once the prompt is taken out, at most
+
+
+def heard_at(recording, prompt) -> float | None:
+    """Where in the recording (seconds) the middle of `prompt` sounds, or None: the best fit of
+    the prompt's middle half second in the caller's audio (through G.711 both ways), accepted
+    when taking the prompt out leaves at most MAX_RESIDUAL of the recording's level there."""
+    with wave.open(str(recording), "rb") as wav:
+        audio = wav.readframes(wav.getnframes())
+        if wav.getnchannels() == 2:
+            audio = audioop.tomono(audio, 2, 0.5, 0.5)
+        audio, _ = audioop.ratecv(audio, 2, 1, wav.getframerate(), PROMPT_RATE, None)
+    sound = prompt.read_bytes()
+    half = int(MATCH_SECONDS * PROMPT_RATE)  # bytes: half the samples, two bytes each
+    middle = len(sound) // 4 * 2
+    piece = sound[middle - half : middle + half]
+    offset, factor = audioop.findfit(audio, piece)
+    found = audio[2 * offset : 2 * offset + len(piece)]
+    left = audioop.add(found, audioop.mul(piece, 2, -factor), 2)
+    if audioop.rms(left, 2) > MAX_RESIDUAL * audioop.rms(found, 2):
+        return None
+    return offset / PROMPT_RATE

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.asterisk_config import desk_agent_endpoints, dialable_endpoints
 from ivr.config import REPO_DIR, ConfigError, Settings
 from ivr.stack import asterisk
 
@@ -58,3 +59,12 @@ def test_asterisk_writes_the_fail_open_ledger_where_the_workers_read_it(tmp_path
     else:
         assert Path(as_asterisk_names_it) == as_workers_find_it
     assert as_workers_find_it.is_relative_to(state.state_dir)
+
+
+def test_the_desk_agents_are_the_phones_whose_calls_reach_the_feature_codes():
+    agents = desk_agent_endpoints()
+    assert agents == ("xy-desk", "xy-desk-2", "xy-desk-3")
+    assert set(agents) < dialable_endpoints()
+    assert {"tech-anna", "trunk"} <= dialable_endpoints() - set(agents)
+    dialplan = (REPO_DIR / "dialplan/extensions.conf").read_text()
+    assert "[from-desk-phone]\nexten => *451," in dialplan

@@ -22,6 +22,7 @@ SAMPLE_VALUES = {
     "request_id": "1",
     "lang": "de",
     "prompt_id": "greeting",
+    "endpoint": "xy-desk-2",
 }
 
 
