@@ -147,12 +147,18 @@ def bring_up(workers: int) -> Settings:
     settings = dataclasses.replace(base, workers=workers)
     start_components(settings, ("worker", "web"))
     start_supervisor(settings)
-    asterisk.cli(settings, f"queue set ringinuse yes on {DESK_MEMBER} in {DESK_QUEUE}")
+    desk_takes_every_call(settings, True)
     return settings
 
 
+def desk_takes_every_call(settings: Settings, yes: bool) -> None:
+    """The desk's one SIPp phone, standing in for xy AG's call centre, rung while it talks."""
+    setting = "yes" if yes else "no"
+    asterisk.cli(settings, f"queue set ringinuse {setting} on {DESK_MEMBER} in {DESK_QUEUE}")
+
+
 def bring_down(settings: Settings) -> None:
-    asterisk.cli(settings, f"queue set ringinuse no on {DESK_MEMBER} in {DESK_QUEUE}")
+    desk_takes_every_call(settings, False)
     processes.stop(settings, SUPERVISOR)
     worker.stop(settings)
     processes.stop(settings, "web")
@@ -228,6 +234,8 @@ async def inject(settings: Settings, fault: str, after: float, report: FaultRepo
         os.kill(pid, signal.SIGCONT)
     elif fault == "asterisk-restart":
         await asyncio.to_thread(asterisk.cli, settings, "core restart now")
+        await asyncio.to_thread(asterisk.wait_ready, settings)
+        await asyncio.to_thread(desk_takes_every_call, settings, True)  # runtime-only setting
     elif fault == "ari-drop":
         await asyncio.to_thread(asterisk.cli, settings, "module reload res_http_websocket.so")
     await watching
