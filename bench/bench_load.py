@@ -234,6 +234,7 @@ async def inject(settings: Settings, fault: str, after: float, report: FaultRepo
         os.kill(pid, signal.SIGCONT)
     elif fault == "asterisk-restart":
         await asyncio.to_thread(asterisk.cli, settings, "core restart now")
+        await asyncio.sleep(2)  # gone by then; wait_ready waits for the new one
         await asyncio.to_thread(asterisk.wait_ready, settings)
         await asyncio.to_thread(desk_takes_every_call, settings, True)  # runtime-only setting
     elif fault == "ari-drop":
