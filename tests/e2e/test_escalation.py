@@ -189,3 +189,29 @@ async def test_a_declared_incident_is_announced_after_the_greeting_until_it_ends
     prompts = [e["ids"] for e in record.events if e["kind"] == "prompt"]
     assert prompts[0] == ["greeting"]
     assert ["incident"] not in prompts
+
+
+async def test_a_recorded_intervention_uses_a_free_unit_and_the_next_notice_says_so(
+    worker, phones, sipp, redis, stack_settings
+):
+    async def notice_heard() -> str:
+        call = await sipp(PRO, [(prompt_seconds(stack_settings, "de", "greeting") + 3.0, "2")])
+        assert call.answered
+        return (await wait_for_record(redis, caller=PRO)).summary["notice_text"]
+
+    assert "ne ha ancora una a disposizione" in await notice_heard()  # pro: one unit a month
+
+    now = worker_now(worker)
+    number = await ivr(
+        stack_settings, now, "requests", "create", "--customer", "studio-lugano", "--summary", "x"
+    )
+    await ivr(stack_settings, now, "requests", "ack", number, "--technician", "marco")
+    resolved = await ivr(
+        stack_settings, now, "requests", "resolve", number, "--intervention", "remote",
+        "--minutes", "20", "--json",
+    )  # fmt: skip
+    assert "free_unit" in [event["kind"] for event in json.loads(resolved)["history"]]
+
+    after = await notice_heard()
+    assert "Questo mese non ne ha più a disposizione." in after
+    assert "Un intervento Le sarà quindi fatturato." in after
