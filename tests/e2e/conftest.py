@@ -9,6 +9,8 @@ stopped for the test session (start it again with `./hotline up`).
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,7 +19,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from ivr import store
-from ivr.config import Settings
+from ivr.config import REPO_DIR, Settings
 from ivr.prompts.installed import sound_path
 from ivr.routing import tables_version
 from ivr.stack import asterisk
@@ -127,3 +129,27 @@ async def publish_change(redis, worker, file: str, old: str, new: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"the worker did not load tables version {published}")
+
+
+async def run_ivr(settings, *args: str, now: str = SATURDAY_MORNING) -> str:
+    """Run the real `ivr ...` command against the test database at the instant `now`; its
+    output (a failing command fails the test with its error)."""
+    env = {
+        **os.environ,
+        "IVR_REDIS_URL": settings.redis_url,
+        "IVR_ALLOW_FAKE_CLOCK": "1",
+        "IVR_NOW": now,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ivr",
+        *args,
+        env=env,
+        cwd=REPO_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +25,7 @@ from tests.e2e.conftest import (
     SMTP_PORT,
     prompt_seconds,
     publish_change,
+    run_ivr,
     wait_for_record,
 )
 from tests.e2e.test_requests import on_call, request_when
@@ -54,25 +53,7 @@ def worker_now(worker: Worker) -> str:
 
 async def ivr(settings, now: str, *args: str) -> str:
     """Run `ivr ...` against the test database at `now`; its output."""
-    env = {
-        **os.environ,
-        "IVR_REDIS_URL": settings.redis_url,
-        "IVR_ALLOW_FAKE_CLOCK": "1",
-        "IVR_NOW": now,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ivr",
-        *args,
-        env=env,
-        cwd=REPO_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode().strip()
+    return await run_ivr(settings, *args, now=now)
 
 
 async def test_no_acknowledgement_in_time_rings_the_next_technician(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from tests.e2e.conftest import (
     SMTP_PORT,
     prompt_seconds,
     publish_change,
+    run_ivr,
     wait_for_record,
 )
 from tests.e2e.test_web_console import (
@@ -76,26 +76,7 @@ async def pstn(phones: Phones) -> AsyncIterator[Phones]:
 
 async def ivr_requests(settings, *args: str) -> str:
     """Run `ivr requests ...` against the test database; its output."""
-    env = {
-        **os.environ,
-        "IVR_REDIS_URL": settings.redis_url,
-        "IVR_ALLOW_FAKE_CLOCK": "1",
-        "IVR_NOW": SATURDAY_MORNING,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ivr",
-        "requests",
-        *args,
-        env=env,
-        cwd=REPO_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode().strip()
+    return await run_ivr(settings, "requests", *args)
 
 
 async def request_when(redis, request_id: int, ready, within: float = 30.0):
