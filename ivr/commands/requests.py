@@ -141,11 +141,7 @@ async def change_request(redis: Redis, settings: Settings, args: argparse.Namesp
     except (request_store.UnknownRequest, TransitionRefused) as error:
         print(f"ivr: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(request.to_json(now), ensure_ascii=False))
-    else:
-        print(f"request #{request.id} is {request.state}")
-    return 0
+    return _changed(request, now, args.json, f"request #{request.id} is {request.state}")
 
 
 async def attach_request(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
@@ -161,10 +157,13 @@ async def attach_request(redis: Redis, settings: Settings, args: argparse.Namesp
     except request_store.UnknownRequest as error:
         print(f"ivr: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(request.to_json(now), ensure_ascii=False))
-    else:
-        print(f"request #{request.id} is attached to major incident #{incident.id}")
+    attached = f"request #{request.id} is attached to major incident #{incident.id}"
+    return _changed(request, now, args.json, attached)
+
+
+def _changed(request: Request, now: datetime, as_json: bool, sentence: str) -> int:
+    """Print what a command made of the request: all of it as JSON, or one sentence."""
+    print(json.dumps(request.to_json(now), ensure_ascii=False) if as_json else sentence)
     return 0
 
 

@@ -29,26 +29,21 @@ async def notify_next(
     redis: Redis, request_id: int, round_: int, position: int, due: datetime | None = None
 ) -> None:
     """Tell the technician at `position` of the on-call order (in `round_`) at `due`."""
-    await timers.schedule(
-        redis,
-        f"{NOTIFY}:{request_id}:{round_}:{position}",
-        NOTIFY,
-        {"request_id": request_id, "round": round_, "position": position},
-        due,
-    )
+    await _schedule_step(redis, NOTIFY, request_id, round_, position, due)
 
 
 async def expect_ack(
     redis: Redis, request_id: int, round_: int, position: int, due: datetime
 ) -> None:
     """Move on to the next technician at `due` unless the one notified now acknowledged it."""
-    await timers.schedule(
-        redis,
-        f"{ACK}:{request_id}:{round_}:{position}",
-        ACK,
-        {"request_id": request_id, "round": round_, "position": position},
-        due,
-    )
+    await _schedule_step(redis, ACK, request_id, round_, position, due)
+
+
+async def _schedule_step(
+    redis: Redis, kind: str, request_id: int, round_: int, position: int, due: datetime | None
+) -> None:
+    step = {"request_id": request_id, "round": round_, "position": position}
+    await timers.schedule(redis, f"{kind}:{request_id}:{round_}:{position}", kind, step, due)
 
 
 async def watch_first_reaction(
