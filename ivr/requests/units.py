@@ -23,6 +23,7 @@ async def act_on_request(
     changed = await request_store.act(redis, request_id, action, now=now, **details)
     if action == "resolve" and uses_free_unit(changed):
         await _use_free_unit(redis, changed, zone, now)
+        return await request_store.get_request(redis, request_id) or changed  # with its event
     return changed
 
 

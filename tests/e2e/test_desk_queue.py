@@ -259,28 +259,31 @@ def _now() -> datetime:
 
 
 async def test_a_waiting_caller_hears_the_queue_announce_its_position(
-    worker, phones, redis, stack_settings
+    worker, phones, sipp, redis, stack_settings
 ):
     await phones.configure("xy-desk", answer_after=None)  # rings on, nobody answers
     during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
     in_queue = during_notice + 1.0 + prompt_seconds(stack_settings, "it", "connecting_desk")
+    ahead = asyncio.create_task(sipp(PRO, [(during_notice, "1")], hangup_after=in_queue + 14))
+    await asyncio.sleep(3.0)  # the same contract, so the caller who came first stays ahead
 
     heard = await phones.record_call(
         support_number_uri(stack_settings),
         caller_id=PRO,
         dtmf=[(during_notice, "1")],
-        hangup_after=in_queue + 6,
+        hangup_after=in_queue + 8,
         within=90,
     )
+    await ahead
 
     record = await wait_for_record(redis, caller=PRO)
     assert queue_event(record, "queued")
     prompts = stack_settings.sounds_dir
     connecting = heard_at(heard.recording, sound_path(prompts, "it", "connecting_desk"))
-    position = heard_at(heard.recording, sound_path(prompts, "it", "queue/you_are_next"))
+    position = heard_at(heard.recording, sound_path(prompts, "it", "queue/there_are"))
     never_played = sound_path(prompts, "it", "queue/callback_confirmed")
     assert connecting is not None, "the worker's own prompt is found in the recording"
-    assert position is not None, "the caller never heard 'Lei è il prossimo'"
+    assert position is not None, "the second caller never heard how many wait ahead"
     assert position > connecting, "and heard it once waiting in the queue"
     assert heard_at(heard.recording, never_played) is None, "the check tells prompts apart"
 

@@ -40,7 +40,7 @@ async def resolve_outside_cover(runtime: Runtime, customer_id: str) -> None:
     await act_on_request(
         runtime.redis, request.id, "ack", by="marco", now=runtime.now(), zone=runtime.tables.zone
     )
-    await act_on_request(
+    resolved = await act_on_request(
         runtime.redis,
         request.id,
         "resolve",
@@ -50,6 +50,7 @@ async def resolve_outside_cover(runtime: Runtime, customer_id: str) -> None:
         intervention="on_site",
         minutes=60,
     )
+    assert [e["kind"] for e in resolved.history][-1] == "free_unit", "shown with the request"
 
 
 async def test_an_intervention_outside_the_covered_window_uses_a_free_unit(runtime: Runtime):
