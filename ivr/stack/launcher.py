@@ -73,8 +73,8 @@ def how_to_call(settings: Settings) -> str:
     lines += [
         "  Asterisk dials technicians and the xy AG desk queue's agents (asterisk-config):",
         "    tech-anna 127.0.0.1:5071, tech-marco :5072, tech-lea :5073, xy-desk :5074",
-        "    desk agents who log in (*451 from the phone, *452 out; /desk/agents; `ivr desk "
-        "login`): xy-desk-2 :5075, xy-desk-3 :5076",
+        "    desk agents xy-desk-2 :5075, xy-desk-3 :5076 log in by dialling *451 (out: *452),",
+        "    on the console's /desk/agents page, or with `ivr desk login`",
         "  Callbacks to customers leave through the trunk to "
         f"sip:<number>@{DEMO_TRUNK_HOST}:{DEMO_TRUNK_PSTN_PORT}",
         f"  Scripted call:   sipp -sn uac -i {DEMO_TRUNK_HOST} -s {settings.support_number} "
