@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from ivr.config import Settings
@@ -6,6 +8,16 @@ from ivr.stack.launcher import COMPONENTS
 from tests.harness.worker import STACK_USERS
 
 pytest_plugins = ["tests.fixtures.redis", "tests.fixtures.smtp", "tests.harness.fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A pytest-xdist worker (`./hotline test` starts them in network namespaces of their own,
+    tests/harness/netns-python) keeps its stack in a state folder of its own: its Redis data,
+    Asterisk root, PID files and logs never meet another worker's."""
+    worker_id = getattr(config, "workerinput", {}).get("workerid")
+    if worker_id:
+        shard_dir = Settings.from_env().state_dir / "test-shards" / worker_id
+        os.environ["IVR_STATE_DIR"] = str(shard_dir)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,6 +11,7 @@ user `winet-asterisk`, so no host account shares them (`ivr.stack.privileges`).
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -167,15 +168,30 @@ def native_hold_music(moh_dir: Path) -> None:
         partial.rename(ulaw)
 
 
+def download(settings: Settings) -> Path | None:
+    """The root filesystem's tarball, built when missing; None where Asterisk is installed on
+    the host and needs none."""
+    return rootfs_tarball(settings) if layout(settings).command[0] == "chroot" else None
+
+
 def rootfs_tarball(settings: Settings) -> Path:
-    """The cached sid root with Asterisk, built with mmdebstrap when missing."""
+    """The cached sid root with Asterisk, built with mmdebstrap when missing. Launchers that
+    start together (the test shards) wait for the one that builds it."""
     digest = hashlib.sha256(" ".join(ROOTFS_PACKAGES).encode()).hexdigest()[:10]
     tarball = settings.cache_dir / f"asterisk-sid-{digest}.tar"
     if tarball.exists():
         return tarball
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.cache_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not tarball.exists():
+            _build_rootfs(tarball)
+    return tarball
+
+
+def _build_rootfs(tarball: Path) -> None:
     if not shutil.which("mmdebstrap"):
         raise LaunchError("mmdebstrap is not installed (apt-get install mmdebstrap)")
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
     partial = tarball.with_suffix(".partial.tar")
     mirror = debian_mirror()
     print(f"building the Asterisk root filesystem from {mirror} (once per machine) ...")
@@ -194,7 +210,6 @@ def rootfs_tarball(settings: Settings) -> Path:
         tail = "\n".join((result.stderr or result.stdout).splitlines()[-15:])
         raise LaunchError(f"mmdebstrap failed (exit {result.returncode}):\n{tail}")
     partial.rename(tarball)
-    return tarball
 
 
 def extract_root(settings: Settings, tarball: Path) -> None:

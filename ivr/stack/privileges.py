@@ -15,6 +15,7 @@ sounds. The folders of an older version that ran everything as root are taken ov
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import stat
@@ -34,6 +35,7 @@ ASTERISK_HOST_USER = "winet-asterisk"
 # What the workers and the console read; the first users' passwords only the launcher does.
 PROCESS_SECRETS = ("ari-password", "redis-password", "pin-key")
 HOST_PASSWD = Path("/etc/passwd")
+ACCOUNTS_LOCK = Path("/run/winet-hotline-accounts.lock")
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,17 @@ def hand_over(settings: Settings) -> Account | None:
 
 
 def system_account(name: str, home: Path) -> Account:
-    """The system user and group `name`, created (without a login shell) when missing."""
+    """The system user and group `name`, created (without a login shell) when missing, by one
+    launcher at a time (the test shards start together)."""
     found = account_in(HOST_PASSWD, name)
     if found:
         return found
+    with open(ACCOUNTS_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return account_in(HOST_PASSWD, name) or _create_account(name, home)
+
+
+def _create_account(name: str, home: Path) -> Account:
     command = ["useradd", "--system", "--user-group", "--no-create-home"]
     command += ["--home-dir", str(home), "--shell", "/usr/sbin/nologin", name]
     result = subprocess.run(command, capture_output=True, text=True)

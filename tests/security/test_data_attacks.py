@@ -73,7 +73,11 @@ async def test_the_cli_shows_a_stored_control_character_escaped(stack_settings, 
             await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "ivr", "customers", "show", "legacy"],
-                env={"PATH": "/usr/bin:/bin", "IVR_REDIS_URL": stack_settings.redis_url},
+                env={
+                    "PATH": "/usr/bin:/bin",
+                    "IVR_REDIS_URL": stack_settings.redis_url,
+                    "IVR_STATE_DIR": str(stack_settings.state_dir),  # its Redis password
+                },
                 cwd=REPO_DIR,
                 capture_output=True,
                 text=True,
