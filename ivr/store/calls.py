@@ -133,6 +133,14 @@ async def update_call(redis: Redis, call_id: str, **fields: Any) -> None:
     await _write(redis, call_id, fields, None)
 
 
+async def update_call_with_event(
+    redis: Redis, call_id: str, fields: dict[str, Any], kind: str, at: datetime, **data: Any
+) -> None:
+    """Set summary fields and append to the timeline in one write (one round trip, one change
+    published)."""
+    await _write(redis, call_id, fields, _event(kind, at, data))
+
+
 async def finish_call(
     redis: Redis,
     call_id: str,
