@@ -150,6 +150,7 @@ class AriClient:
         backoff: tuple[float, float] = (0.2, 2.0),
         request_timeout: float = 10.0,
         orphan_settle: float = 1.0,
+        connections: int = 100,
     ) -> None:
         if not app:
             raise ValueError("the Stasis application name must not be empty")
@@ -170,6 +171,8 @@ class AriClient:
         self._backoff_min, self._backoff_max = backoff
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._orphan_settle = orphan_settle
+        # REST requests beyond this many at once wait for a free connection (a session of our own)
+        self._connections = connections
         self._channels: dict[str, _ChannelEvents] = {}
         self._connected = asyncio.Event()
         self._events_task: asyncio.Task[None] | None = None
@@ -261,7 +264,11 @@ class AriClient:
         if self._closed:
             raise RuntimeError("this AriClient is closed")
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                headers=self._headers,
+                timeout=self._timeout,
+            )
         return self._session
 
     # -- following channels ------------------------------------------------------------------

@@ -69,13 +69,13 @@ class CallRecorder:
     async def identified(
         self, by: str, customer_id: str | None, customer_name: str | None, language: str
     ) -> None:
-        await self._update(
+        summary = dict(
             identified=by, customer_id=customer_id, customer_name=customer_name, language=language
         )
-        await self._event("identified", by=by, customer_id=customer_id)
+        await self._update_with_event(summary, "identified", by=by, customer_id=customer_id)
 
     async def decided(self, decision: Decision) -> None:
-        await self._update(
+        summary = dict(
             tier=decision.tier,
             tier_name=decision.tier_name,
             covered=decision.covered,
@@ -84,14 +84,14 @@ class CallRecorder:
             tables_version=decision.tables_version,
             explanation=explain(decision),
         )
-        await self._event("decision", decision=decision.to_json())
+        await self._update_with_event(summary, "decision", decision=decision.to_json())
 
     async def notice(self, text: str) -> None:
         await self._update(notice_text=text)
 
     async def consented(self, answer: str, key: str | None, at: datetime) -> None:
-        await self._update(consent=answer, consent_key=key, consent_at=at)
-        await self._event("consent", answer=answer, key=key)
+        summary = dict(consent=answer, consent_key=key, consent_at=at)
+        await self._update_with_event(summary, "consent", answer=answer, key=key)
 
     async def leg(self, role: str, leg_id: str, result: str, **detail: Any) -> None:
         await self._event("leg", role=role, id=leg_id, result=result, **detail)
@@ -105,30 +105,37 @@ class CallRecorder:
 
     async def queued(self, priority: int) -> None:
         """Waiting in the desk queue (the call is the desk's from now on)."""
-        await self._update(destination="desk", desk_status="queued", desk_priority=priority)
-        await self._event("desk_queue", status="queued", priority=priority)
+        summary = dict(destination="desk", desk_status="queued", desk_priority=priority)
+        await self._update_with_event(summary, "desk_queue", status="queued", priority=priority)
 
     async def desk_answered(self, agent: str) -> None:
-        await self._update(desk_status="connected", desk_agent_line=agent)
-        await self._event("desk_queue", status="answered", agent=agent)
+        summary = dict(desk_status="connected", desk_agent_line=agent)
+        await self._update_with_event(summary, "desk_queue", status="answered", agent=agent)
 
     async def callback_offered(self) -> None:
         await self._event("desk_queue", status="callback_offered")
 
     async def callback_requested(self, request_id: int, due: datetime | None) -> None:
-        await self._update(callback_request=request_id)
-        await self._event(
-            "callback_requested", request_id=request_id, first_reaction_due=due, by="caller"
+        await self._update_with_event(
+            dict(callback_request=request_id),
+            "callback_requested",
+            request_id=request_id,
+            first_reaction_due=due,
+            by="caller",
         )
 
     async def bridged(self, role: str, leg_id: str) -> None:
-        await self._update(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
-        await self._event("bridged", role=role, id=leg_id)
+        summary = dict(bridged_to=leg_id, bridged_kind=role, bridged_at=self._clock())
+        await self._update_with_event(summary, "bridged", role=role, id=leg_id)
 
     async def request_opened(self, request_id: int, technician_id: str | None) -> None:
         """A request to the technicians was opened for this call (`ivr.requests`)."""
-        await self._update(callback_request=request_id)
-        await self._event("callback_requested", request_id=request_id, technician_id=technician_id)
+        await self._update_with_event(
+            dict(callback_request=request_id),
+            "callback_requested",
+            request_id=request_id,
+            technician_id=technician_id,
+        )
 
     async def overloaded(self, lag_seconds: float) -> None:
         await self._event("overload", lag_ms=round(lag_seconds * 1000))
@@ -145,10 +152,15 @@ class CallRecorder:
         )
 
     async def _update(self, **fields: Any) -> None:
-        unknown = unknown_fields(fields)
-        if unknown:
-            raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")
+        _check_fields(fields)
         await self._write(calls.update_call, self.call_id, **fields)
+
+    async def _update_with_event(self, fields: dict[str, Any], kind: str, **data: Any) -> None:
+        """Summary fields and an event in one write."""
+        _check_fields(fields)
+        await self._write(
+            calls.update_call_with_event, self.call_id, fields, kind, self._clock(), **data
+        )
 
     async def _event(self, kind: str, **data: Any) -> None:
         await self._write(calls.add_event, self.call_id, kind, self._clock(), **data)
@@ -164,3 +176,9 @@ class CallRecorder:
             self._backlog.keep(self.call_id, write, *args, **kwargs)
         except calls.UnknownCall as error:
             log.error("call %s: %s", self.call_id, error)
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = unknown_fields(fields)
+    if unknown:
+        raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")

@@ -25,10 +25,12 @@ from ivr.prompts import audio
 from ivr.prompts.catalogue import Catalogue, is_generated, load_catalogue
 from ivr.prompts.installed import (
     ASTERISK_DIGITS_FROM_OURS,
-    atomic_write,
+    ensure_native_copy,
+    install_sound,
     link_asterisk_digits,
     prompts_lock,
     read_manifest,
+    remove_sound,
     sound_path,
     write_manifest,
 )
@@ -148,6 +150,7 @@ def build_prompts(
                 if force or manifests[lang].get(prompt_id) != digest or not path.exists():
                     work.append(Job(lang, prompt_id, source, digest))
                 else:
+                    ensure_native_copy(path)
                     report.unchanged += 1
         # twice the processors: each thread waits on espeak-ng and ffmpeg part of the time
         threads = jobs or 2 * (os.cpu_count() or 1)
@@ -190,7 +193,7 @@ def _render_batch(batch: list[Job], sounds_dir: Path) -> tuple[list[Job], list[s
     except audio.AudioError as error:
         return [], failures + [f"{job.prompt_id} [{job.lang}]: {error}" for job, _ in rendered]
     for (job, _), sound in zip(rendered, sounds, strict=True):
-        atomic_write(sound_path(sounds_dir, job.lang, job.prompt_id), sound)
+        install_sound(sound_path(sounds_dir, job.lang, job.prompt_id), sound)
     return [job for job, _ in rendered], failures
 
 
@@ -200,6 +203,6 @@ def _remove_unplanned(
     """Delete what an earlier build installed for a prompt that is gone (e.g. a removed tier)."""
     gone = [prompt_id for prompt_id in manifest if prompt_id not in planned]
     for prompt_id in gone:
-        sound_path(sounds_dir, lang, prompt_id).unlink(missing_ok=True)
+        remove_sound(sound_path(sounds_dir, lang, prompt_id))
         del manifest[prompt_id]
     return len(gone)

@@ -1,13 +1,16 @@
 """Where built prompts live, how Asterisk names them, and how files are replaced safely.
 
-Asterisk plays `sound:winet/<id>` from `<sounds_dir>/<channel language>/winet/<id>.sln`. Every
-file is written to a temporary name and renamed into place, so a call that is playing a prompt
-never reads half a file. Each language folder keeps a manifest of the content hash each prompt
-was built from, so a build redoes only what changed.
+Asterisk plays `sound:winet/<id>` from `<sounds_dir>/<channel language>/winet/<id>.sln`, or from
+the μ-law copy beside it (`<id>.ulaw`), which it prefers for callers whose codec is μ-law: their
+prompts then need no transcoding, frame by frame. Every file is written to a temporary name and
+renamed into place, so a call that is playing a prompt never reads half a file. Each language
+folder keeps a manifest of the content hash each prompt was built from, so a build redoes only
+what changed.
 """
 
 from __future__ import annotations
 
+import audioop
 import contextlib
 import fcntl
 import json
@@ -18,6 +21,7 @@ from pathlib import Path
 
 SOUNDS_SUBDIR = "winet"
 SOUND_EXTENSION = ".sln"  # 8 kHz mono signed 16-bit little-endian, raw
+NATIVE_EXTENSION = ".ulaw"  # the same sound in the callers' codec (G.711 μ-law), raw
 MANIFEST_FILE = ".manifest.json"
 LOCK_FILE = ".winet-prompts.lock"
 
@@ -33,6 +37,36 @@ def language_dir(sounds_dir: Path, lang: str) -> Path:
 
 def sound_path(sounds_dir: Path, lang: str, prompt_id: str) -> Path:
     return language_dir(sounds_dir, lang) / (prompt_id + SOUND_EXTENSION)
+
+
+def native_path(sound: Path) -> Path:
+    """The μ-law copy beside an installed `.sln` sound."""
+    return sound.with_suffix(NATIVE_EXTENSION)
+
+
+def sound_files(path: Path, sln: bytes) -> list[tuple[Path, bytes]]:
+    """What installing `sln` at `path` writes: the sound and its μ-law copy."""
+    return [(path, sln), (native_path(path), audioop.lin2ulaw(sln, 2))]
+
+
+def install_sound(path: Path, sln: bytes) -> None:
+    """Install a sound and its μ-law copy, each atomically."""
+    for target, data in sound_files(path, sln):
+        atomic_write(target, data)
+
+
+def remove_sound(path: Path) -> None:
+    for target in (path, native_path(path)):
+        target.unlink(missing_ok=True)
+
+
+def ensure_native_copy(path: Path) -> None:
+    """Write the μ-law copy of an installed sound when it is missing or older than the sound
+    (an installation from before the copies)."""
+    native = native_path(path)
+    if native.exists() and native.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+        return
+    atomic_write(native, audioop.lin2ulaw(path.read_bytes(), 2))
 
 
 def atomic_write(path: Path, data: bytes) -> None:

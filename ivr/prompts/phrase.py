@@ -7,7 +7,7 @@ import asyncio
 from ivr.config import Settings
 from ivr.prompts import audio
 from ivr.prompts.build import Speech
-from ivr.prompts.installed import atomic_write, media_uri, sound_path
+from ivr.prompts.installed import install_sound, media_uri, native_path, sound_path
 from ivr.prompts.speech import LANGUAGES
 
 PHRASE_FAMILY = "phrase/"
@@ -30,5 +30,5 @@ async def render_phrase(text: str, lang: str, settings: Settings) -> str:
 
 def _render_unless_cached(speech: Speech, settings: Settings, prompt_id: str) -> None:
     path = sound_path(settings.sounds_dir, speech.lang, prompt_id)
-    if not path.exists():
-        atomic_write(path, audio.to_sln([speech.render()])[0])
+    if not native_path(path).exists():
+        install_sound(path, audio.to_sln([speech.render()])[0])

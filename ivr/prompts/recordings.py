@@ -25,7 +25,14 @@ from ivr.config import Settings
 from ivr.prompts import audio
 from ivr.prompts.build import Recording, plan_prompts
 from ivr.prompts.catalogue import CatalogueError, load_catalogue
-from ivr.prompts.installed import prompts_lock, read_manifest, sound_path, stage, write_manifest
+from ivr.prompts.installed import (
+    prompts_lock,
+    read_manifest,
+    sound_files,
+    sound_path,
+    stage,
+    write_manifest,
+)
 from ivr.prompts.speech import LANGUAGES
 from ivr.prompts.uploaded import FORMATS, HISTORY, uploaded_recordings, uploads_dir
 
@@ -72,7 +79,8 @@ def import_recording(
         recording = uploads_dir(settings) / lang / f"{prompt_id}.{fmt}"
         installed = sound_path(settings.sounds_dir, lang, prompt_id)
         recording.parent.mkdir(parents=True, exist_ok=True)
-        staged = [(stage(recording, data), recording), (stage(installed, sln), installed)]
+        files = [(recording, data), *sound_files(installed, sln)]
+        staged = [(stage(path, content), path) for path, content in files]
         kept = _keep_previous(settings, previous, prompt_id, lang)
         for temporary, final in staged:
             os.replace(temporary, final)

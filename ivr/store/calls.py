@@ -8,9 +8,9 @@ Keys:
 Both per-call keys expire `retention` after the call started (90 days unless told);
 older ids leave the sorted set when later calls start.
 
-Every write is one round trip (a Lua script): it changes the record and publishes the call id,
-the whole summary and the new event, if any, on the channel `winet:calls`, where the desk
-view follows calls live (`subscribe_calls`).
+Every write is one round trip (a Lua script): it changes the record and, while anyone follows
+the channel `winet:calls` (the desk view, `subscribe_calls`), publishes there the call id, the
+whole summary and the new event, if any. With nobody following, nothing is read back or sent.
 """
 
 from __future__ import annotations
@@ -66,11 +66,13 @@ end
 if ending ~= '' then
   redis.call('SREM', open, call_id)
 end
-local change = {{call_id = call_id, summary = redis.call('HGETALL', summary)}}
-if event ~= '' then
-  change.event = event
+if redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
+  local change = {{call_id = call_id, summary = redis.call('HGETALL', summary)}}
+  if event ~= '' then
+    change.event = event
+  end
+  redis.call('PUBLISH', channel, cjson.encode(change))
 end
-redis.call('PUBLISH', channel, cjson.encode(change))
 return 1
 """
 
@@ -131,6 +133,14 @@ async def add_event(redis: Redis, call_id: str, kind: str, at: datetime, **data:
 async def update_call(redis: Redis, call_id: str, **fields: Any) -> None:
     """Set summary fields: customer_id, tier, covered, identified, outcome, ..."""
     await _write(redis, call_id, fields, None)
+
+
+async def update_call_with_event(
+    redis: Redis, call_id: str, fields: dict[str, Any], kind: str, at: datetime, **data: Any
+) -> None:
+    """Set summary fields and append to the timeline in one write (one round trip, one change
+    published)."""
+    await _write(redis, call_id, fields, _event(kind, at, data))
 
 
 async def finish_call(

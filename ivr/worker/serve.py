@@ -37,6 +37,12 @@ DRAIN_SECONDS = 30.0  # calls in progress may finish this long after a stop is a
 # After a (re)connect, how long a channel in our application may wait for its StasisStart
 # before it counts as left behind (by a worker that died): short, so its caller is not kept.
 ORPHAN_SETTLE_SECONDS = 0.5
+# Asterisk's HTTP server serves at most this many connections at once (asterisk-config/http.conf,
+# sessionlimit) and refuses the next. The workers share them, less a few for the console, the
+# command line and the launcher, and one each for the event websocket: past its share a
+# worker's requests wait for a free connection instead of being refused.
+ARI_HTTP_SESSIONS = 100
+ARI_SESSIONS_KEPT_FREE = 10
 
 
 class StartupError(Exception):
@@ -51,6 +57,7 @@ async def serve(settings: Settings) -> None:
         settings.ari_password,
         settings.ari_app,
         orphan_settle=ORPHAN_SETTLE_SECONDS,
+        connections=ari_connections(settings.workers),
     )
     app = StasisApp(
         client,
@@ -104,6 +111,11 @@ async def serve(settings: Settings) -> None:
         log.warning("%d call-record write(s) could not be written", len(runtime.backlog))
     await runtime.stop_watching()
     await runtime.redis.aclose()
+
+
+def ari_connections(workers: int) -> int:
+    """One worker's share of Asterisk's HTTP connections for REST requests."""
+    return max(1, (ARI_HTTP_SESSIONS - ARI_SESSIONS_KEPT_FREE) // max(1, workers) - 1)
 
 
 async def start_runtime(settings: Settings) -> Runtime:

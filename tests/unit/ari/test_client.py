@@ -7,6 +7,7 @@ import base64
 import itertools
 
 import pytest
+from aiohttp import web
 
 from ivr.ari.client import (
     RESYNC_EVENT,
@@ -255,3 +256,30 @@ async def test_unwatching_the_last_listener_retires_the_channel(fake, client, un
     await fake.push(fake.event("ChannelDtmfReceived", "c1", digit="2"))
     await asyncio.sleep(0.05)
     assert seen == ["1"]
+
+
+async def test_requests_past_the_connection_limit_wait_for_a_free_connection():
+    peers: set[object] = set()
+    answered = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal answered
+        peers.add(request.transport.get_extra_info("peername"))
+        await asyncio.sleep(0.05)
+        answered += 1
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/ari/asterisk/info", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = AriClient(f"http://127.0.0.1:{port}/ari", "user", "secret", "test-app", connections=2)
+    try:
+        await asyncio.gather(*(client.request("GET", "/asterisk/info") for _ in range(8)))
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert answered == 8 and len(peers) <= 2

@@ -8,7 +8,7 @@ from ivr.prompts import audio
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalogue import FLOW_PROMPTS
 from ivr.prompts.check import check_catalogue
-from ivr.prompts.installed import read_manifest, sound_path
+from ivr.prompts.installed import native_path, read_manifest, sound_path
 from ivr.prompts.phrase import render_phrase
 from ivr.prompts.speech import LANGUAGES, generated_prompts
 
@@ -72,11 +72,29 @@ def test_a_changed_text_rebuilds_only_that_prompt(built, tier_names):
     assert check_catalogue(built, tier_names) == []
 
 
+def test_every_sound_has_its_mu_law_copy_beside_it(built_once):
+    root, _ = built_once
+    for lang in LANGUAGES:
+        sln = sound_path(root / "sounds", lang, "greeting").read_bytes()
+        ulaw = native_path(sound_path(root / "sounds", lang, "greeting")).read_bytes()
+        assert len(ulaw) == len(sln) // 2
+        assert abs(dbfs(audioop.ulaw2lin(ulaw, 2)) - dbfs(sln)) < 0.5, lang
+
+
+def test_a_build_adds_the_mu_law_copies_an_older_installation_lacks(built, tier_names):
+    greeting = sound_path(built.sounds_dir, "fr", "greeting")
+    native_path(greeting).unlink()
+    report = build_prompts(built, tier_names)
+    assert report.built == 0
+    assert native_path(greeting).read_bytes() == audioop.lin2ulaw(greeting.read_bytes(), 2)
+
+
 def test_a_removed_tier_is_uninstalled(built, tier_names):
     fewer = {k: v for k, v in tier_names.items() if k != "basic"}
     report = build_prompts(built, fewer)
     assert report.removed == len(LANGUAGES)
     assert not sound_path(built.sounds_dir, "de", "tier/basic").exists()
+    assert not native_path(sound_path(built.sounds_dir, "de", "tier/basic")).exists()
     assert "tier/basic" not in read_manifest(built.sounds_dir, "de")
 
 
@@ -162,6 +180,7 @@ async def test_a_phrase_is_rendered_once_and_cached(built):
     assert uri.startswith("sound:winet/phrase/")
     path = sound_path(built.sounds_dir, "de", uri.removeprefix("sound:winet/"))
     assert path.stat().st_size > 8000
+    assert native_path(path).stat().st_size == path.stat().st_size // 2
     first_write = path.stat().st_mtime_ns
     assert await render_phrase("Klinik Seefeld AG", "de", built) == uri
     assert path.stat().st_mtime_ns == first_write

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.prompts.build import build_prompts
 from ivr.prompts.check import check_catalogue
-from ivr.prompts.installed import read_manifest, sound_path
+from ivr.prompts.installed import native_path, read_manifest, sound_path
 from ivr.prompts.recordings import RecordingError, import_recording
 
 
@@ -72,6 +72,8 @@ def test_a_good_recording_is_installed_at_once(built, tier_names, tmp_path, fmt)
     assert prompts_after == prompts_before  # the working tree is not written
     installed = sound_path(built.sounds_dir, "de", "greeting").read_bytes()
     assert installed != before
+    native = native_path(sound_path(built.sounds_dir, "de", "greeting")).read_bytes()
+    assert native == audioop.lin2ulaw(installed, 2)  # what μ-law callers hear
     assert 0.95 < len(installed) / 16000 < 1.1  # the silences are trimmed off
     assert -21 < 20 * math.log10(audioop.rms(installed, 2) / 32768) < -19
     assert 0.95 < result.seconds < 1.1

@@ -110,6 +110,20 @@ async def test_every_change_is_published_with_the_summary(redis_client):
     assert received[4].summary["duration_seconds"] == 75.0
 
 
+async def test_with_nobody_following_a_write_publishes_nothing(redis_client):
+    async def published() -> int:
+        stats = await redis_client.info("commandstats")
+        return stats.get("cmdstat_publish", {}).get("calls", 0)
+
+    before = await published()
+    await record_a_covered_call(redis_client)
+    assert await published() == before
+    async with calls.subscribe_calls(redis_client) as changes:
+        await calls.update_call(redis_client, "c1", tier="basic")
+        assert (await asyncio.wait_for(anext(changes), 2)).summary["tier"] == "basic"
+    assert await published() == before + 1
+
+
 async def test_each_write_is_one_round_trip(redis_client, redis_round_trips):
     await calls.start_call(redis_client, "c1", None, T0)
     redis_round_trips.clear()
