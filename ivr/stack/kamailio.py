@@ -41,6 +41,7 @@ listen=udp:{host}:{port}
 listen=udp:{relay}:{port}
 
 loadmodule "tm.so"
+loadmodule "tmx.so"
 loadmodule "sl.so"
 loadmodule "pv.so"
 loadmodule "maxfwd.so"

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import sys
 
-from ivr.config import REPO_DIR, Settings, node_environment, worker_app
+from ivr.config import REPO_DIR, Settings, node_environment, nodes_of, worker_app
 from ivr.stack import privileges, processes
 from ivr.stack.asterisk import ari_get
 from ivr.stack.processes import LaunchError
@@ -60,8 +60,13 @@ def start_one(settings: Settings, index: int) -> int:
 
 
 def stop(settings: Settings, *, timeout: float = 20.0) -> list[str]:
-    """Stop every worker the launcher started; the names of those that ran."""
-    return [name for name in names(settings) if processes.stop(settings, name, timeout=timeout)]
+    """Stop every worker the launcher started (of every node); the names of those that ran."""
+    return [
+        name
+        for node in nodes_of(settings)
+        for name in names(node)
+        if processes.stop(settings, name, timeout=timeout)
+    ]
 
 
 def unregistered(settings: Settings) -> dict[str, str]:

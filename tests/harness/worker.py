@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ivr import store
-from ivr.config import REPO_DIR, Settings
+from ivr.config import REPO_DIR, Settings, nodes_of
 from ivr.stack import asterisk, processes, worker
 from ivr.stack.launcher import SUPERVISOR, start_components
 from ivr.stack.setup import prepare_data
@@ -113,10 +113,11 @@ def prepare_stack(redis_db: int) -> Settings:
 
 
 def _empty_fail_open_ledger(settings: Settings) -> None:
-    """Calls an earlier session left in the ledger would become this database's records."""
-    _, ledger = asterisk.fail_open_ledger(settings)
-    for path in ledger.parent.glob(f"{ledger.name}*"):
-        path.unlink()
+    """Calls an earlier session left in the ledgers would become this database's records."""
+    for node in nodes_of(settings):
+        _, ledger = asterisk.fail_open_ledger(node)
+        for path in ledger.parent.glob(f"{ledger.name}*"):
+            path.unlink()
 
 
 async def _flush(settings: Settings) -> None:
