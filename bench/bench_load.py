@@ -293,7 +293,7 @@ def _print_node_kill(records: list[dict], report: FaultReport) -> None:
     wrong = [r for r in after if not _routed_right(r)]
     back = [r for r in records if _epoch(r) > report.at and _node_of(r["call_id"]) == KILLED_NODE]
     first_back = min((_epoch(r) for r in back), default=None)
-    taken = f"{first_back - report.at:.1f} s after the kill" if first_back else "never (in the step)"
+    taken = f"{first_back - report.at:.1f} s after the kill" if first_back else "never"
     print(
         f"      node-kill of node {KILLED_NODE}: it carried {report.calls_on_killed_node} "
         f"call(s) then; {len(wrong)} of {len(after)} calls started {SETTLE_SECONDS:.0f} s or "
