@@ -89,6 +89,7 @@ class CpuMeter:
             if pid:
                 seconds = _cpu_seconds(pid)
                 if seconds is not None:
+                    seconds += sum(filter(None, map(_cpu_seconds, _children(pid))))
                     self.last[pid], self.names[pid] = seconds, name
 
     def totals(self) -> Counter[str]:
@@ -412,6 +413,20 @@ def _cpu_seconds(pid: int) -> float | None:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / USER_HZ  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Kamailio's SIP workers do its work)."""
+    children = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = open(f"/proc/{entry.name}/stat").read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
 
 
 def _group(name: str) -> str:
