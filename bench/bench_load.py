@@ -158,7 +158,7 @@ async def main() -> None:
 
 def bring_up(workers: int) -> Settings:
     """The stack on the bench's database, its clock set, supervised; what ran before is kept."""
-    base = prepare_stack(BENCH_REDIS_DB)
+    base = prepare_stack(BENCH_REDIS_DB, Settings.from_env().nodes)
     os.environ.update(
         IVR_REDIS_URL=base.redis_url,
         IVR_ALLOW_FAKE_CLOCK="1",
@@ -278,10 +278,11 @@ async def inject(settings: Settings, fault: str, after: float, report: FaultRepo
 
 
 def _kill_node(node: Settings, report: FaultReport) -> None:
-    """SIGKILL to the node's Asterisk, counting the calls it carries; once the supervisor has
+    """SIGKILL to the node's Asterisk, counting the callers it carries (their channels from the
+    trunk, through Kamailio); once the supervisor has
     started it again, its desk queue rings the desk's phone while it talks again."""
     channels = asterisk.ari_get(node, "/channels") or []
-    report.calls_on_killed_node = sum(_node_of(channel["id"]) == node.node for channel in channels)
+    report.calls_on_killed_node = sum(c["name"].startswith("PJSIP/trunk-") for c in channels)
     report.at = time.time()
     os.kill(processes.running_pid(node, asterisk.name(node)), signal.SIGKILL)
     time.sleep(1.0)
@@ -333,7 +334,7 @@ def _orphaned_channels(settings: Settings) -> set[str]:
 
 def _orphaned_on(node: Settings) -> set[str]:
     try:
-        dead = set(worker.unregistered(node).values())
+        dead = set(worker.unregistered(node))
         channels = asterisk.ari_get(node, "/channels") or []
     except Exception:
         return set()

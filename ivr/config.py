@@ -153,10 +153,10 @@ def nodes_of(settings: Settings) -> list[Settings]:
 
 
 def node_environment(settings: Settings) -> dict[str, str]:
-    """The variables that give a process started for these settings the same node."""
-    if settings.nodes == 1:
-        return {}
-    return {"IVR_NODES": str(settings.nodes), "IVR_NODE": str(settings.node)}
+    """The variables that give a process started for these settings the same nodes and node
+    (whatever count the state folder keeps)."""
+    node = {"IVR_NODE": str(settings.node)} if settings.node else {}
+    return {"IVR_NODES": str(settings.nodes), **node}
 
 
 def _nodes_kept(state_dir: Path) -> int:

@@ -130,7 +130,8 @@ def run_status(args: argparse.Namespace) -> int:
     for node in nodes_of(settings):
         problems[asterisk.name(node)] = asterisk.ari_problem(node)
         if not problems[asterisk.name(node)]:
-            for name, app in worker.unregistered(node).items():
+            for app in worker.unregistered(node):
+                name = worker.name(node, int(app.rsplit("-", 1)[1]))
                 problems[name] = f"Stasis application {app} not registered"
     healthy = True
     for name in [SUPERVISOR, *process_names(settings)]:

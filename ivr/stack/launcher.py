@@ -14,6 +14,7 @@ from ivr.config import (
     NODES_FILE,
     REPO_DIR,
     Settings,
+    node_environment,
     nodes_of,
 )
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
@@ -67,7 +68,8 @@ def start_supervisor(settings: Settings) -> int:
     if pid:
         return pid
     argv = [sys.executable, "-m", "ivr", "stack", "supervise"]
-    return processes.start(settings, SUPERVISOR, argv, env=os.environ, cwd=REPO_DIR)
+    env = {**os.environ, **node_environment(settings)}
+    return processes.start(settings, SUPERVISOR, argv, env=env, cwd=REPO_DIR)
 
 
 def start_components(

@@ -69,13 +69,13 @@ def stop(settings: Settings, *, timeout: float = 20.0) -> list[str]:
     ]
 
 
-def unregistered(settings: Settings) -> dict[str, str]:
-    """The workers whose Stasis application nobody holds right now: name, application."""
-    return {
-        name(settings, index): worker_app(index)
+def unregistered(settings: Settings) -> list[str]:
+    """The workers' Stasis applications that no worker holds right now."""
+    return [
+        worker_app(index)
         for index in range(1, settings.workers + 1)
         if ari_get(settings, f"/applications/{worker_app(index)}") is None
-    }
+    ]
 
 
 def _registered(settings: Settings, name: str, pid: int) -> bool:

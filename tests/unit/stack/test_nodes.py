@@ -24,7 +24,7 @@ def test_one_node_is_the_single_asterisk_of_the_plain_layout(tmp_path):
     assert single.nodes == 1
     assert nodes_of(single) == [single]
     assert asterisk.name(single) == "asterisk"
-    assert node_environment(single) == {}
+    assert node_environment(single) == {"IVR_NODES": "1"}  # whatever the state folder keeps
     assert launcher.process_names(single) == ["redis", "asterisk", "worker-1", "worker-2", "web"]
 
 
