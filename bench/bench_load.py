@@ -100,6 +100,37 @@ class CpuMeter:
 
 
 @dataclass
+class Occupancy:
+    """The most calls (channels from the trunk) and SIP channels each Asterisk carried at once;
+    every SIP channel takes an RTP and an RTCP port."""
+
+    settings: Settings
+    calls: Counter[int] = field(default_factory=Counter)
+    sip_channels: Counter[int] = field(default_factory=Counter)
+
+    def sample(self) -> None:
+        for node in nodes_of(self.settings):
+            try:
+                channels = asterisk.ari_get(node, "/channels") or []
+            except OSError:  # a node starting again
+                continue
+            names = [channel["name"] for channel in channels]
+            calls = sum(name.startswith("PJSIP/trunk-") for name in names)
+            sip = sum(name.startswith("PJSIP/") for name in names)
+            self.calls[node.node] = max(self.calls[node.node], calls)
+            self.sip_channels[node.node] = max(self.sip_channels[node.node], sip)
+
+    def text(self) -> str:
+        per_node = ", ".join(
+            f"{'node ' + str(node) if node else 'Asterisk'}: {self.calls[node]} calls, "
+            f"{self.sip_channels[node]} SIP channels"
+            for node in sorted(self.calls)
+        )
+        ports = 2 * sum(self.sip_channels.values()) / max(1, sum(self.calls.values()))
+        return f"at most at once: {per_node}; RTP+RTCP ports per call at the peak {ports:.1f}"
+
+
+@dataclass
 class FaultReport:
     at: float = 0.0
     silent_callers: int = 0
@@ -195,6 +226,8 @@ async def run_step(
     meter = CpuMeter(settings)
     meter.sample()
     before = meter.totals()
+    occupancy = Occupancy(settings)
+    commands_before = await _redis_commands(redis)
     report = FaultReport()
     started = time.time()
     load = asyncio.gather(
@@ -218,7 +251,7 @@ async def run_step(
             timeout=seconds + 2 * GIVE_UP,
         ),
     )
-    sampler = asyncio.create_task(_sample_cpu(meter))
+    sampler = asyncio.create_task(_sample(meter, occupancy))
     faulting = asyncio.create_task(inject(settings, fault, seconds / 2, report)) if fault else None
     premium, pro = await load
     if faulting is not None:
@@ -226,6 +259,7 @@ async def run_step(
     await _until_quiet(settings)
     sampler.cancel()
     meter.sample()
+    commands = await _redis_commands(redis) - commands_before
     records = await _records_since(redis, started - 1)
     offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
     right = [r for r in records if _routed_right(r)]
@@ -240,6 +274,7 @@ async def run_step(
         f"= {sum(per_call.values()):5.1f}"
     )
     _print_records_per_call(records)
+    print(f"      {occupancy.text()}; Redis commands per call {commands / offered:.0f}")
     if fault == "node-kill":
         _print_node_kill(records, report)
     elif fault:
@@ -402,10 +437,16 @@ def _channels_anywhere(settings: Settings) -> bool:
         return True
 
 
-async def _sample_cpu(meter: CpuMeter) -> None:
+async def _sample(meter: CpuMeter, occupancy: Occupancy) -> None:
     while True:
         await asyncio.to_thread(meter.sample)
+        await asyncio.to_thread(occupancy.sample)
         await asyncio.sleep(0.5)
+
+
+async def _redis_commands(redis) -> int:
+    """Commands Redis has processed so far (all clients: workers, console, this bench)."""
+    return int((await redis.info("stats"))["total_commands_processed"])
 
 
 def _cpu_seconds(pid: int) -> float | None:

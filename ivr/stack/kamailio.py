@@ -9,8 +9,10 @@ connected (503, dialplan context from-callers), is offered to the next node.
 The trunk rules hold here: only calls from the provider trunk are relayed from
 KAMAILIO_TRUNK_RELAY, the one address the nodes take as the trunk (and believe the caller ID
 of); any other caller is refused with 403, or in lab mode relayed from Kamailio's own address,
-where the nodes take it as withheld. Kamailio is not in the dialog after the INVITE: the caller
-and the node talk directly (no Record-Route), so a node that dies loses only its own calls.
+where the nodes take it as withheld. Kamailio keeps no dialog state and adds no Record-Route:
+the caller and the node talk directly after the INVITE (a caller that sends its in-dialog
+requests to Kamailio anyway, as SIPp does, has them passed on to the node in their request URI),
+so a node that dies loses only its own calls, and Kamailio restarting loses none.
 It runs as the hotline's user, from a configuration the launcher renders into the state folder.
 """
 
@@ -66,16 +68,14 @@ request_route {{
         sl_send_reply("483", "Too Many Hops");
         exit;
     }}
-    if (is_method("CANCEL") || is_method("ACK")) {{
+    if (is_method("CANCEL")) {{
         if (t_check_trans()) {{
             t_relay();
         }}
         exit;
     }}
     if (has_totag()) {{
-        # in-dialog requests go straight between caller and node; this one lost its way
-        sl_send_reply("481", "Call/Transaction Does Not Exist");
-        exit;
+        route(IN_DIALOG);
     }}
     t_check_trans();
     if (is_method("OPTIONS") && uri == myself && $rU == $null) {{
@@ -97,6 +97,21 @@ request_route {{
         exit;
     }}
     route(TO_NODE);
+}}
+
+# In-dialog requests go from the caller straight to the node (its Contact, the request URI);
+# a caller that sends them to us anyway (an outbound proxy) has them passed on there.
+route[IN_DIALOG] {{
+    if (is_method("ACK") && t_check_trans()) {{
+        t_relay();  # the ACK of a call refused after it was offered to a node
+    }} else if (!ds_is_from_list("{dispatcher_set}", "0", "$ru")) {{
+        sl_send_reply("403", "Not To A Node");  # no relaying anywhere else
+    }} else if (is_method("ACK")) {{
+        forward();
+    }} else {{
+        t_relay();
+    }}
+    exit;
 }}
 
 route[TO_NODE] {{
