@@ -2,8 +2,8 @@
 
 Kamailio takes the support number on the installation's SIP address (127.0.0.1:5060) and
 spreads new calls round robin over the nodes with its dispatcher module. It probes every node
-with OPTIONS each second: a node that does not answer within a second is out, and back at its
-next answer. A call offered to a node that does not answer within 2 s, or that has no worker
+with OPTIONS each second: a node that does not answer within 0.8 s is out (within 2 s of its
+death), and back at its next answer. A call offered to a node that does not answer within 2 s, or that has no worker
 connected (503, dialplan context from-callers), is offered to the next node.
 
 The trunk rules hold here: only calls from the provider trunk are relayed from
@@ -29,7 +29,8 @@ from ivr.stack.processes import LaunchError
 
 NAME = "kamailio"
 DISPATCHER_SET = 1
-PROBE_SECONDS = 1  # OPTIONS to every node this often; a node silent for a second is out
+PROBE_SECONDS = 1  # OPTIONS to every node this often ...
+PROBE_ANSWER_MS = 800  # ... and one that has not answered within this is out: within 2 s
 OFFER_MS = 2000  # a node that has not answered a new call within this is passed over
 RING_MS = 120000  # the call may then ring (and the caller stay in the IVR) this long
 
@@ -52,7 +53,7 @@ loadmodule "textops.so"
 loadmodule "xlog.so"
 loadmodule "dispatcher.so"
 
-modparam("tm", "fr_timer", {probe_ms})
+modparam("tm", "fr_timer", {probe_answer_ms})
 modparam("tm", "fr_inv_timer", {ring_ms})
 modparam("dispatcher", "list_file", "{nodes_file}")
 modparam("dispatcher", "flags", 2)
@@ -158,7 +159,7 @@ def config(settings: Settings, nodes_file: Path) -> str:
         nodes_file=nodes_file,
         dispatcher_set=DISPATCHER_SET,
         probe_seconds=PROBE_SECONDS,
-        probe_ms=PROBE_SECONDS * 1000,
+        probe_answer_ms=PROBE_ANSWER_MS,
         offer_ms=OFFER_MS,
         ring_ms=RING_MS,
     )

@@ -122,7 +122,8 @@ async def test_a_killed_node_is_taken_out_and_back(two_nodes, sipp, redis):
     while_out = await short_calls(two_nodes, sipp, 2)
 
     assert all(call.answered for call in while_out)
-    assert all(call.setup_seconds < OUT_WITHIN for call in while_out), "no call waited for it"
+    setup = [call.setup_seconds for call in while_out]
+    assert max(setup) < OUT_WITHIN, f"a call was offered to the dead node first: {setup}"
     assert [node_of(s["call_id"]) for s in await records_of(redis, 2, killed)] == [1, 1]
 
     await asyncio.to_thread(supervisor.starter(two_nodes, asterisk.name(second)))
