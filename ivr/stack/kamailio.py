@@ -3,8 +3,9 @@
 Kamailio takes the support number on the installation's SIP address (127.0.0.1:5060) and
 spreads new calls round robin over the nodes with its dispatcher module. It probes every node
 with OPTIONS each second: a node that does not answer within 0.8 s is out (within 2 s of its
-death), and back at its next answer. A call offered to a node that does not answer within 2 s, or that has no worker
-connected (503, dialplan context from-callers), is offered to the next node.
+death), and back at its next answer. A call offered to a node that does not answer within
+2 s, or that has no worker connected (503, dialplan context from-callers), is offered to the
+next node.
 
 The trunk rules hold here: only calls from the provider trunk are relayed from
 KAMAILIO_TRUNK_RELAY, the one address the nodes take as the trunk (and believe the caller ID
