@@ -47,15 +47,11 @@ def two_nodes(stack_settings: Settings, tmp_path_factory) -> Iterator[Settings]:
             workers[-1].start()
         yield settings
     finally:
-        began = time.monotonic()
         for handle in workers:
             handle.stop()
-        print(f"workers stopped {time.monotonic() - began:.1f}")
         kamailio.stop(settings)
-        print(f"kamailio stopped {time.monotonic() - began:.1f}")
         for node in nodes:
             asterisk.stop(node)
-        print(f"nodes stopped {time.monotonic() - began:.1f}")
 
 
 def support(settings: Settings) -> str:
