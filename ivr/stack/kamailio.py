@@ -3,9 +3,10 @@
 Kamailio takes the support number on the installation's SIP address (127.0.0.1:5060) and
 spreads new calls round robin over the nodes with its dispatcher module. It probes every node
 with OPTIONS each second: a node that does not answer within 0.8 s is out (within 2 s of its
-death), and back at its next answer. A call offered to a node that does not answer within
-2 s, or that has no worker connected (503, dialplan context from-callers), is offered to the
-next node.
+death), and back at its next answer. A call offered to a node that has no worker connected
+(503, dialplan context from-callers), or that does not answer at all within 5 s (a node that
+died before the probes noticed), is offered to the next node. The 5 s are long on purpose: a
+node that is only slow answers later, and a call offered twice would be taken twice.
 
 The trunk rules hold here: only calls from the provider trunk are relayed from
 KAMAILIO_TRUNK_RELAY, the one address the nodes take as the trunk (and believe the caller ID
@@ -32,7 +33,7 @@ NAME = "kamailio"
 DISPATCHER_SET = 1
 PROBE_SECONDS = 1  # OPTIONS to every node this often ...
 PROBE_ANSWER_MS = 800  # ... and one that has not answered within this is out: within 2 s
-OFFER_MS = 2000  # a node that has not answered a new call within this is passed over
+OFFER_MS = 5000  # a node that has not answered a new call within this is passed over
 RING_MS = 120000  # the call may then ring (and the caller stay in the IVR) this long
 
 CONFIG = """#!KAMAILIO
