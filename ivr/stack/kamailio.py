@@ -20,6 +20,7 @@ It runs as the hotline's user, from a configuration the launcher renders into th
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import uuid
@@ -188,7 +189,7 @@ def start(settings: Settings) -> int:
     if pid:
         return pid
     config_file = _install(settings, account)
-    argv = [binary, "-DD", "-E", "-f", str(config_file), "-Y", str(folder(settings))]
+    argv = [binary, "-DD", "-E", "-f", str(config_file), "-Y", str(folder(settings) / "run")]
     argv += ["-m", "64", "-M", "8"]
     pid = processes.start(settings, NAME, argv, account=account)
     if not processes.wait_until(lambda: _answers(settings, pid), 10.0, interval=0.1):
@@ -200,15 +201,21 @@ def start(settings: Settings) -> int:
 
 
 def _install(settings: Settings, account: privileges.Account | None) -> Path:
-    """Write the configuration and the node list into Kamailio's folder, which is its user's."""
+    """Write the configuration and the node list into Kamailio's folder: the launcher's, which
+    Kamailio's user reads and cannot change; its runtime folder `run/` is that user's."""
     here = folder(settings)
-    here.mkdir(parents=True, exist_ok=True)
+    runtime = here / "run"
+    runtime.mkdir(parents=True, exist_ok=True)
+    here.chmod(0o755)
     nodes_file = here / "dispatcher.list"
     nodes_file.write_text(dispatcher_list(settings))
     config_file = here / "kamailio.cfg"
     config_file.write_text(config(settings, nodes_file))
+    for written in (nodes_file, config_file):
+        written.chmod(0o644)
     if account is not None:
-        privileges.chown_tree(here, account.uid, account.gid)
+        privileges.chown_tree(here, os.geteuid(), os.getegid())  # also one an older run gave away
+        privileges.chown_tree(runtime, account.uid, account.gid)
         privileges.let_pass(settings.state_dir, account)
     return config_file
 
