@@ -2,7 +2,7 @@
 
 Kamailio takes the support number on the installation's SIP address (127.0.0.1:5060) and
 spreads new calls round robin over the nodes with its dispatcher module. It probes every node
-with OPTIONS each second: a node that does not answer within 0.8 s is out (within 2 s of its
+with OPTIONS each second: a node that does not answer within 0.6 s is out (within 2 s of its
 death), and back at its next answer. A call offered to a node that has no worker connected
 (503, dialplan context from-callers), or that does not answer at all within 5 s (a node that
 died before the probes noticed), is offered to the next node. The 5 s are long on purpose: a
@@ -33,7 +33,7 @@ from ivr.stack.processes import LaunchError
 NAME = "kamailio"
 DISPATCHER_SET = 1
 PROBE_SECONDS = 1  # OPTIONS to every node this often ...
-PROBE_ANSWER_MS = 800  # ... and one that has not answered within this is out: within 2 s
+PROBE_ANSWER_MS = 600  # ... and one that has not answered within this is out: within 2 s
 OFFER_MS = 5000  # a node that has not answered a new call within this is passed over
 RING_MS = 120000  # the call may then ring (and the caller stay in the IVR) this long
 

@@ -154,7 +154,7 @@ def test_kamailio_refuses_callers_outside_the_trunk_and_relays_the_trunk_apart(t
     assert 'sl_send_reply("403", "Forbidden");' in text
     assert 'remove_hf("X-Winet-Retried");' in text  # a caller cannot skip the 503 retry
     assert 'modparam("dispatcher", "ds_ping_interval", 1)' in text
-    assert 'modparam("tm", "fr_timer", 800)' in text  # a silent node is out within 2 s
+    assert 'modparam("tm", "fr_timer", 600)' in text  # a silent node is out within 2 s
 
 
 def test_kamailio_in_lab_mode_relays_other_callers_as_withheld(tmp_path):
