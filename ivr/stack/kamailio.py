@@ -65,7 +65,8 @@ modparam("dispatcher", "ds_ping_interval", {probe_seconds})
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_probing_threshold", 1)
 modparam("dispatcher", "ds_inactive_threshold", 1)
-modparam("dispatcher", "ds_ping_reply_codes", "class=2;class=3;class=4")
+# only an answer from the node counts: never class 4, which holds tm's own 408 for no answer
+modparam("dispatcher", "ds_ping_reply_codes", "class=2")
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{

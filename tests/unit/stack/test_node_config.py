@@ -154,6 +154,8 @@ def test_kamailio_refuses_callers_outside_the_trunk_and_relays_the_trunk_apart(t
     assert 'sl_send_reply("403", "Forbidden");' in text
     assert 'remove_hf("X-Winet-Retried");' in text  # a caller cannot skip the 503 retry
     assert 'modparam("dispatcher", "ds_ping_interval", 1)' in text
+    # a node that does not answer is out: tm's own 408 is no answer
+    assert 'modparam("dispatcher", "ds_ping_reply_codes", "class=2")' in text
     assert 'modparam("tm", "fr_timer", 600)' in text  # a silent node is out within 2 s
 
 
