@@ -330,7 +330,8 @@ def _print_node_kill(records: list[dict], report: FaultReport) -> None:
     wrong = [r for r in after if not _routed_right(r)]
     back = [r for r in records if _epoch(r) > report.at and _node_of(r["call_id"]) == KILLED_NODE]
     first_back = min((_epoch(r) for r in back), default=None)
-    taken = f"{first_back - report.at:.1f} s after the kill" if first_back else "never"
+    # channel ids count whole seconds: the call started in the second that began then
+    taken = f"in the second from {first_back - report.at:+.1f} s" if first_back else "never"
     print(
         f"      node-kill of node {KILLED_NODE}: it carried {report.calls_on_killed_node} "
         f"call(s) then; {len(wrong)} of {len(after)} calls started {SETTLE_SECONDS:.0f} s or "
