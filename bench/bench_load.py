@@ -23,9 +23,16 @@ the application of a worker that is gone), calls sent to the desk because of it,
 (calls Asterisk answered that have no finished record), and seconds until the hotline routes
 every new call right again.
 
+With several Asterisk nodes (`./hotline up --nodes 2`) the calls go to Kamailio (`--target`,
+by default the installation's SIP address), every node gets the bench's workers, and
+`--fault node-kill` kills node 1's Asterisk with SIGKILL: it prints the calls node 1 carried
+then, the calls that started 2 s after the kill or later and did not reach the right person
+(the target is none), and when node 1, started again by the supervisor, took a call again.
+
 As root, with the machine to itself (hold the e2e lock when tests share it):
     flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20,40,60 --seconds 20
     flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20 --fault worker-kill
+    .venv/bin/python -m bench.bench_load --target 127.0.0.1:5060 --rate 20 --fault node-kill
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import re
 import signal
 import time
 from collections import Counter
@@ -41,7 +49,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from ivr import store
-from ivr.config import Settings
+from ivr.config import Settings, nodes_of
 from ivr.stack import asterisk, processes, worker
 from ivr.stack.launcher import SUPERVISOR, process_names, start_components, start_supervisor
 from ivr.store import calls as call_records
@@ -56,7 +64,11 @@ DESK_PORT = 5074
 DESK_QUEUE, DESK_MEMBER = "xy-desk", "PJSIP/xy-desk"
 TECHNICIAN_TALK = 2.0  # after pressing 1
 DESK_TALK = 3.0
-FAULTS = ("worker-kill", "redis-stop", "asterisk-restart", "ari-drop")
+FAULTS = ("worker-kill", "redis-stop", "asterisk-restart", "ari-drop", "node-kill")
+KILLED_NODE = 1
+SETTLE_SECONDS = 2.0  # a call starting this long after a node's kill must not notice it
+# Asterisk's channel ids: [system name-]creation epoch.sequence (a node's system name: node-N)
+ASTERISK_ID = re.compile(r"(?:node-(\d+)-)?(\d+\.\d+)")
 REDIS_STOP_SECONDS = 10.0
 SILENT_SECONDS = 5.0
 GIVE_UP = 60.0  # a caller hangs up after this long, whatever happens
@@ -77,6 +89,7 @@ class CpuMeter:
             if pid:
                 seconds = _cpu_seconds(pid)
                 if seconds is not None:
+                    seconds += sum(filter(None, map(_cpu_seconds, _children(pid))))
                     self.last[pid], self.names[pid] = seconds, name
 
     def totals(self) -> Counter[str]:
@@ -87,10 +100,42 @@ class CpuMeter:
 
 
 @dataclass
+class Occupancy:
+    """The most calls (channels from the trunk) and SIP channels each Asterisk carried at once;
+    every SIP channel takes an RTP and an RTCP port."""
+
+    settings: Settings
+    calls: Counter[int] = field(default_factory=Counter)
+    sip_channels: Counter[int] = field(default_factory=Counter)
+
+    def sample(self) -> None:
+        for node in nodes_of(self.settings):
+            try:
+                channels = asterisk.ari_get(node, "/channels") or []
+            except OSError:  # a node starting again
+                continue
+            names = [channel["name"] for channel in channels]
+            calls = sum(name.startswith("PJSIP/trunk-") for name in names)
+            sip = sum(name.startswith("PJSIP/") for name in names)
+            self.calls[node.node] = max(self.calls[node.node], calls)
+            self.sip_channels[node.node] = max(self.sip_channels[node.node], sip)
+
+    def text(self) -> str:
+        per_node = ", ".join(
+            f"{'node ' + str(node) if node else 'Asterisk'}: {self.calls[node]} calls, "
+            f"{self.sip_channels[node]} SIP channels"
+            for node in sorted(self.calls)
+        )
+        ports = 2 * sum(self.sip_channels.values()) / max(1, sum(self.calls.values()))
+        return f"at most at once: {per_node}; RTP+RTCP ports per call at the peak {ports:.1f}"
+
+
+@dataclass
 class FaultReport:
     at: float = 0.0
     silent_callers: int = 0
     back_to_normal: float | None = None
+    calls_on_killed_node: int = 0
 
 
 async def main() -> None:
@@ -98,11 +143,18 @@ async def main() -> None:
     parser.add_argument("--rate", default="20", help="calls per second; several: 20,40,60")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each step")
     parser.add_argument("--fault", choices=FAULTS, help="inject this fault halfway through")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="per node")
+    parser.add_argument(
+        "--target", help="HOST:PORT the calls go to (default: the hotline's SIP address)"
+    )
     options = parser.parse_args()
     rates = [float(rate) for rate in options.rate.split(",")]
 
     settings = await asyncio.to_thread(bring_up, options.workers)
+    if options.fault == "node-kill" and settings.nodes == 1:
+        parser.error("--fault node-kill needs several nodes: ./hotline up --nodes 2")
+    target = options.target or f"{settings.sip_host}:{settings.sip_port}"
+    to = f"sip:{settings.support_number}@{target}"
     redis = store.connect(settings)
     try:
         async with AsyncExitStack() as phones:
@@ -120,15 +172,16 @@ async def main() -> None:
                 answering_phone("xy-desk", DESK_PORT, answer_after=0.2, hangup_after=DESK_TALK)
             )
             print(
-                f"{options.workers} workers; {options.seconds:.0f} s per step"
+                f"{settings.nodes} node(s), {options.workers} workers each, calls to {target}; "
+                f"{options.seconds:.0f} s per step"
                 + (f"; fault: {options.fault}" if options.fault else "")
             )
             print(
                 f"{'rate':>5} {'offered':>7} {'answered':>8} {'right':>6} {'failed':>6} "
-                f"{'records':>7}  CPU ms/call: asterisk workers redis web = total"
+                f"{'records':>7}  CPU ms/call: asterisk workers redis web kamailio = total"
             )
             for rate in rates:
-                await run_step(settings, redis, rate, options.seconds, options.fault)
+                await run_step(settings, redis, to, rate, options.seconds, options.fault)
     finally:
         await redis.aclose()
         await asyncio.to_thread(bring_down, settings)
@@ -136,7 +189,7 @@ async def main() -> None:
 
 def bring_up(workers: int) -> Settings:
     """The stack on the bench's database, its clock set, supervised; what ran before is kept."""
-    base = prepare_stack(BENCH_REDIS_DB)
+    base = prepare_stack(BENCH_REDIS_DB, Settings.from_env().nodes)
     os.environ.update(
         IVR_REDIS_URL=base.redis_url,
         IVR_ALLOW_FAKE_CLOCK="1",
@@ -145,16 +198,18 @@ def bring_up(workers: int) -> Settings:
         IVR_LOG_LEVEL="WARNING",
     )
     settings = dataclasses.replace(base, workers=workers)
-    start_components(settings, ("worker", "web"))
+    start_components(settings, ("kamailio", "worker", "web"))
     start_supervisor(settings)
     desk_takes_every_call(settings, True)
     return settings
 
 
 def desk_takes_every_call(settings: Settings, yes: bool) -> None:
-    """The desk's one SIPp phone, standing in for xy AG's call centre, rung while it talks."""
+    """The desk's one SIPp phone, standing in for xy AG's call centre, rung while it talks
+    (by every node's desk queue)."""
     setting = "yes" if yes else "no"
-    asterisk.cli(settings, f"queue set ringinuse {setting} on {DESK_MEMBER} in {DESK_QUEUE}")
+    for node in nodes_of(settings):
+        asterisk.cli(node, f"queue set ringinuse {setting} on {DESK_MEMBER} in {DESK_QUEUE}")
 
 
 def bring_down(settings: Settings) -> None:
@@ -164,11 +219,15 @@ def bring_down(settings: Settings) -> None:
     processes.stop(settings, "web")
 
 
-async def run_step(settings, redis, rate: float, seconds: float, fault: str | None) -> None:
+async def run_step(
+    settings, redis, to: str, rate: float, seconds: float, fault: str | None
+) -> None:
     count = max(2, round(rate * seconds / 2))  # per path
     meter = CpuMeter(settings)
     meter.sample()
     before = meter.totals()
+    occupancy = Occupancy(settings)
+    commands_before = await _redis_commands(redis)
     report = FaultReport()
     started = time.time()
     load = asyncio.gather(
@@ -177,6 +236,7 @@ async def run_step(settings, redis, rate: float, seconds: float, fault: str | No
             concurrent=count,
             rate=rate / 2,
             caller_ids=[PREMIUM],
+            to=to,
             hangup_after=GIVE_UP,
             timeout=seconds + 2 * GIVE_UP,
         ),
@@ -186,11 +246,12 @@ async def run_step(settings, redis, rate: float, seconds: float, fault: str | No
             rate=rate / 2,
             caller_ids=[PRO],
             dtmf_schedule=[(2.0, "1")],
+            to=to,
             hangup_after=GIVE_UP,
             timeout=seconds + 2 * GIVE_UP,
         ),
     )
-    sampler = asyncio.create_task(_sample_cpu(meter))
+    sampler = asyncio.create_task(_sample(meter, occupancy))
     faulting = asyncio.create_task(inject(settings, fault, seconds / 2, report)) if fault else None
     premium, pro = await load
     if faulting is not None:
@@ -198,18 +259,25 @@ async def run_step(settings, redis, rate: float, seconds: float, fault: str | No
     await _until_quiet(settings)
     sampler.cancel()
     meter.sample()
+    commands = await _redis_commands(redis) - commands_before
     records = await _records_since(redis, started - 1)
     offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
     right = [r for r in records if _routed_right(r)]
     complete = [r for r in records if r.get("ended_at")]
     cpu = meter.totals() - before
-    per_call = {name: cpu[name] / offered * 1000 for name in ("asterisk", "worker", "redis", "web")}
+    groups = ("asterisk", "worker", "redis", "web", "kamailio")
+    per_call = {name: cpu[name] / offered * 1000 for name in groups}
     print(
         f"{rate:5.0f} {offered:7} {answered:8} {len(right):6} {offered - len(right):6} "
         f"{len(complete):7}  {per_call['asterisk']:8.1f} {per_call['worker']:7.1f} "
-        f"{per_call['redis']:5.1f} {per_call['web']:3.1f} = {sum(per_call.values()):5.1f}"
+        f"{per_call['redis']:5.1f} {per_call['web']:3.1f} {per_call['kamailio']:8.1f} "
+        f"= {sum(per_call.values()):5.1f}"
     )
-    if fault:
+    _print_records_per_call(records)
+    print(f"      {occupancy.text()}; Redis commands per call {commands / offered:.0f}")
+    if fault == "node-kill":
+        _print_node_kill(records, report)
+    elif fault:
         normal = _back_to_normal(records, report.at)
         to_desk = [r for r in records if _sent_to_desk_by_fault(r)]
         print(
@@ -239,7 +307,45 @@ async def inject(settings: Settings, fault: str, after: float, report: FaultRepo
         await asyncio.to_thread(desk_takes_every_call, settings, True)  # runtime-only setting
     elif fault == "ari-drop":
         await asyncio.to_thread(asterisk.cli, settings, "module reload res_http_websocket.so")
+    elif fault == "node-kill":
+        await asyncio.to_thread(_kill_node, nodes_of(settings)[KILLED_NODE - 1], report)
     await watching
+
+
+def _kill_node(node: Settings, report: FaultReport) -> None:
+    """SIGKILL to the node's Asterisk, counting the callers it carries (their channels from the
+    trunk, through Kamailio); once the supervisor has
+    started it again, its desk queue rings the desk's phone while it talks again."""
+    channels = asterisk.ari_get(node, "/channels") or []
+    report.calls_on_killed_node = sum(c["name"].startswith("PJSIP/trunk-") for c in channels)
+    report.at = time.time()
+    os.kill(processes.running_pid(node, asterisk.name(node)), signal.SIGKILL)
+    time.sleep(1.0)
+    asterisk.wait_ready(node)
+    desk_takes_every_call(node, True)
+
+
+def _print_node_kill(records: list[dict], report: FaultReport) -> None:
+    after = [r for r in records if _epoch(r) >= report.at + SETTLE_SECONDS]
+    wrong = [r for r in after if not _routed_right(r)]
+    back = [r for r in records if _epoch(r) > report.at and _node_of(r["call_id"]) == KILLED_NODE]
+    first_back = min((_epoch(r) for r in back), default=None)
+    # channel ids count whole seconds: the call started in the second that began then
+    taken = f"in the second from {first_back - report.at:+.1f} s" if first_back else "never"
+    print(
+        f"      node-kill of node {KILLED_NODE}: it carried {report.calls_on_killed_node} "
+        f"call(s) then; {len(wrong)} of {len(after)} calls started {SETTLE_SECONDS:.0f} s or "
+        f"more after the kill did not reach the right person; node {KILLED_NODE} took a call "
+        f"again {taken}, and {len(back)} in all"
+    )
+
+
+def _print_records_per_call(records: list[dict]) -> None:
+    """How many records each node's calls made (one per call: compare with offered)."""
+    per_node = Counter(_node_of(r["call_id"]) for r in records)
+    nodes = ", ".join(f"node {node}: {count}" for node, count in sorted(per_node.items()) if node)
+    if nodes:
+        print(f"      {len(records)} records, by node: {nodes}")
 
 
 async def _count_silent(settings: Settings, report: FaultReport, window: float = 30.0) -> None:
@@ -259,9 +365,13 @@ async def _count_silent(settings: Settings, report: FaultReport, window: float =
 
 
 def _orphaned_channels(settings: Settings) -> set[str]:
+    return {channel for node in nodes_of(settings) for channel in _orphaned_on(node)}
+
+
+def _orphaned_on(node: Settings) -> set[str]:
     try:
-        dead = set(worker.unregistered(settings))
-        channels = asterisk.ari_get(settings, "/channels") or []
+        dead = set(worker.unregistered(node))
+        channels = asterisk.ari_get(node, "/channels") or []
     except Exception:
         return set()
     return {
@@ -297,33 +407,47 @@ def _back_to_normal(records: list[dict], fault_at: float) -> float | None:
 
 
 def _epoch(record: dict) -> float:
-    return float(record["call_id"].split("-")[0])
+    return float(ASTERISK_ID.fullmatch(record["call_id"])[2])
+
+
+def _node_of(channel_id: str) -> int | None:
+    """The node whose Asterisk made the channel (None: the single Asterisk, or not Asterisk's)."""
+    match = ASTERISK_ID.fullmatch(channel_id)
+    return int(match[1]) if match and match[1] else None
 
 
 async def _records_since(redis, epoch: float) -> list[dict]:
     summaries = await call_records.list_calls(redis, limit=10**6)
-    return [s for s in summaries if _is_asterisk_id(s["call_id"]) and _epoch(s) >= epoch]
-
-
-def _is_asterisk_id(call_id: str) -> bool:
-    head = call_id.split("-")[0]
-    return head.replace(".", "", 1).isdigit()
+    return [s for s in summaries if ASTERISK_ID.fullmatch(s["call_id"]) and _epoch(s) >= epoch]
 
 
 async def _until_quiet(settings: Settings, within: float = 60.0) -> None:
-    """No channel left in Asterisk, then time for the sweep of lost records."""
+    """No channel left in any Asterisk, then time for the sweep of lost records."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if not await asyncio.to_thread(asterisk.ari_get, settings, "/channels"):
+        if not await asyncio.to_thread(_channels_anywhere, settings):
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(12)
 
 
-async def _sample_cpu(meter: CpuMeter) -> None:
+def _channels_anywhere(settings: Settings) -> bool:
+    try:
+        return any(asterisk.ari_get(node, "/channels") for node in nodes_of(settings))
+    except OSError:  # a node starting again
+        return True
+
+
+async def _sample(meter: CpuMeter, occupancy: Occupancy) -> None:
     while True:
         await asyncio.to_thread(meter.sample)
+        await asyncio.to_thread(occupancy.sample)
         await asyncio.sleep(0.5)
+
+
+async def _redis_commands(redis) -> int:
+    """Commands Redis has processed so far (all clients: workers, console, this bench)."""
+    return int((await redis.info("stats"))["total_commands_processed"])
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -334,8 +458,23 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / USER_HZ  # utime, stime
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Kamailio's SIP workers do its work)."""
+    children = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = open(f"/proc/{entry.name}/stat").read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
 def _group(name: str) -> str:
-    return "worker" if name.startswith("worker-") else name
+    """The column of a process: asterisk-N are Asterisk, worker-... workers."""
+    return name.split("-", 1)[0]
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -19,6 +19,15 @@ DEMO_TRUNK_PSTN_PORT = 5090
 # What Asterisk does with a call that does not come from the provider trunk (its caller ID is
 # anybody's claim): refuse it (403), or, for a lab, take it as an unidentified caller.
 UNTRUSTED_CALLERS = ("refuse", "unidentified")
+# Several Asterisk nodes behind Kamailio (`ivr stack up --nodes N`): node N listens on
+# 127.0.1.N with ARI on port ARI_BASE_PORT + N; Kamailio takes the support number on the
+# settings' own SIP address and relays the provider trunk's calls to the nodes from
+# KAMAILIO_TRUNK_RELAY, the one address the nodes believe a caller ID from.
+NODE_NETWORK = "127.0.1."
+ARI_BASE_PORT = 8088
+KAMAILIO_TRUNK_RELAY = "127.0.0.3"
+# `ivr stack up --nodes N` keeps N here, in the state folder, for the commands that follow.
+NODES_FILE = "nodes"
 
 
 class ConfigError(Exception):
@@ -49,13 +58,15 @@ class Settings:
     smtp_host: str
     smtp_port: int
     mail_sender: str
+    nodes: int = 1  # Asterisk nodes; 1: the single Asterisk of the plain layout, no Kamailio
+    node: int = 0  # the node these settings are for (1..nodes); 0: the installation as a whole
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         state_dir = Path(env.get("IVR_STATE_DIR", "/var/lib/winet-hotline"))
         asterisk_root = state_dir / "asterisk-root"
-        return cls(
+        settings = cls(
             state_dir=state_dir,
             cache_dir=Path(env.get("IVR_CACHE_DIR", "/var/cache/winet-hotline")),
             tables_dir=Path(env.get("IVR_TABLES_DIR", REPO_DIR / "routing")),
@@ -78,7 +89,12 @@ class Settings:
             smtp_host=env.get("IVR_SMTP_HOST", "127.0.0.1"),
             smtp_port=_int(env, "IVR_SMTP_PORT", 25),
             mail_sender=env.get("IVR_MAIL_SENDER", "Winet hotline <hotline@winet.example>"),
+            nodes=_positive(env, "IVR_NODES", _nodes_kept(state_dir)),
         )
+        node = _int(env, "IVR_NODE", 0)
+        if not 0 <= node <= settings.nodes:
+            raise ConfigError(f"IVR_NODE must be between 0 and IVR_NODES ({settings.nodes})")
+        return on_node(settings, node) if node else settings
 
     @property
     def redis_port(self) -> int:
@@ -111,6 +127,44 @@ class Settings:
     def pin_key(self) -> bytes:
         """The server secret that keys the PIN hashes."""
         return secret(self, "pin-key").encode()
+
+
+def on_node(settings: Settings, node: int) -> Settings:
+    """The settings of Asterisk node `node` (1, 2, ...) of several: its SIP address, its ARI
+    port and its share of the RTP range."""
+    size = (settings.rtp_end - settings.rtp_start + 1) // settings.nodes // 2 * 2
+    rtp_start = settings.rtp_start + (node - 1) * size
+    host = f"{NODE_NETWORK}{node}"
+    return replace(
+        settings,
+        node=node,
+        sip_host=host,
+        ari_url=f"http://{host}:{ARI_BASE_PORT + node}/ari",
+        rtp_start=rtp_start,
+        rtp_end=rtp_start + size - 1,
+    )
+
+
+def nodes_of(settings: Settings) -> list[Settings]:
+    """The settings of every Asterisk node: the installation's own with a single node."""
+    if settings.nodes == 1:
+        return [settings]
+    return [on_node(settings, node) for node in range(1, settings.nodes + 1)]
+
+
+def node_environment(settings: Settings) -> dict[str, str]:
+    """The variables that give a process started for these settings the same nodes and node
+    (whatever count the state folder keeps)."""
+    node = {"IVR_NODE": str(settings.node)} if settings.node else {}
+    return {"IVR_NODES": str(settings.nodes), **node}
+
+
+def _nodes_kept(state_dir: Path) -> int:
+    """The node count `ivr stack up --nodes N` kept in the state folder (1 when none)."""
+    try:
+        return int((state_dir / NODES_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return 1
 
 
 def worker_app(index: int) -> str:
@@ -148,6 +202,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, not {value}")
+    return value
 
 
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:

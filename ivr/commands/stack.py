@@ -9,12 +9,13 @@ import signal
 import sys
 import threading
 
-from ivr.config import Settings
-from ivr.stack import asterisk, processes, redis, web, worker
+from ivr.config import Settings, nodes_of
+from ivr.stack import asterisk, kamailio, processes, redis, web, worker
 from ivr.stack.launcher import (
     COMPONENTS,
     SUPERVISOR,
     how_to_call,
+    keep_nodes,
     process_names,
     start_components,
     start_supervisor,
@@ -30,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     up = commands.add_parser("up", help="start what is not running (idempotent)")
     up.add_argument("--only", type=_components, default=COMPONENTS, help="comma-separated")
+    up.add_argument(
+        "--nodes",
+        type=_node_count,
+        help="Asterisk nodes behind Kamailio (default: as last started; 1 on a fresh "
+        "installation: one Asterisk, no Kamailio)",
+    )
     _add_demo_options(up)
     up.add_argument(
         "--no-supervisor",
@@ -86,6 +93,8 @@ def _add_demo_options(parser: argparse.ArgumentParser) -> None:
 def run_up(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     try:
+        if args.nodes is not None:
+            settings = keep_nodes(settings, args.nodes)
         start_components(settings, args.only, demo=args.demo, demo_closures=args.demo_closures)
     except LaunchError as error:
         print(f"ivr stack up: {error}", file=sys.stderr)
@@ -120,21 +129,22 @@ def run_down(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    problems = {
-        "redis": redis.problem(settings),
-        "asterisk": asterisk.ari_problem(settings),
-        "web": web.problem(settings),
-    }
-    if not problems["asterisk"]:
-        for app in worker.unregistered(settings):
-            problems[f"worker-{app.rsplit('-', 1)[1]}"] = f"Stasis application {app} not registered"
+    problems = {"redis": redis.problem(settings), "web": web.problem(settings)}
+    if settings.nodes > 1:
+        problems[kamailio.NAME] = kamailio.problem(settings)
+    for node in nodes_of(settings):
+        problems[asterisk.name(node)] = asterisk.ari_problem(node)
+        if not problems[asterisk.name(node)]:
+            for app in worker.unregistered(node):
+                name = worker.name(node, int(app.rsplit("-", 1)[1]))
+                problems[name] = f"Stasis application {app} not registered"
     healthy = True
     for name in [SUPERVISOR, *process_names(settings)]:
         pid = processes.running_pid(settings, name)
         problem = problems.get(name, "" if pid else "not running")
         healthy = healthy and (not problem or name == SUPERVISOR)
         owner = f"pid {pid} as {_user_of(pid)}" if pid else "not started by us"
-        print(f"{name:10} {'ok' if not problem else 'DOWN':5} {owner:34} {problem}")
+        print(f"{name:12} {'ok' if not problem else 'DOWN':5} {owner:34} {problem}")
     return 0 if healthy else 1
 
 
@@ -192,6 +202,12 @@ def run_asterisk_cli(args: argparse.Namespace) -> int:
 def _stop(settings: Settings, name: str) -> None:
     stopped = processes.stop(settings, name, timeout=20.0)
     print(f"{name}: {'stopped' if stopped else 'was not running (not started by us)'}")
+
+
+def _node_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--nodes must be a whole number from 1, not {text!r}")
+    return int(text)
 
 
 def _components(text: str) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -23,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ivr.config import REPO_DIR, Settings
+from ivr.config import DEMO_TRUNK_HOST, KAMAILIO_TRUNK_RELAY, REPO_DIR, Settings
 from ivr.stack import privileges, processes
 from ivr.stack.debian_mirror import debian_mirror
 from ivr.stack.privileges import Account
@@ -46,6 +47,16 @@ ASTERISK_WRITES = (
 )
 ASTERISK_USER = "asterisk"
 NAME = "asterisk"
+# Where Asterisk node N of several keeps what is its own, inside the one shared root (its
+# sounds, modules and programs are shared): asterisk.conf's [directories].
+NODE_DIRECTORIES = {
+    "astetcdir": "/etc/asterisk",
+    "astdbdir": "/var/lib/asterisk",
+    "astspooldir": "/var/spool/asterisk",
+    "astrundir": "/run/asterisk",
+    "astlogdir": "/var/log/asterisk",
+    "astcachedir": "/var/cache/asterisk",
+}
 # Written by the launcher from the settings, #tryinclude'd by dialplan/extensions.conf.
 SETTINGS_INCLUDE = "winet-settings.conf"
 # In Asterisk's spool folder, which FILE() does not create: made by prepare().
@@ -72,13 +83,37 @@ class Layout:
         return [chroot, *ids, *inside, "-f", "-n"]
 
 
+def name(settings: Settings) -> str:
+    """The process name (and PID file) of this Asterisk: `asterisk`, or `asterisk-N` for node N."""
+    return f"{NAME}-{settings.node}" if settings.node else NAME
+
+
 def layout(settings: Settings) -> Layout:
     installed = shutil.which("asterisk")
+    if installed and settings.node:
+        raise LaunchError("several Asterisk nodes run in the sid root: uninstall asterisk here")
     if installed:
         etc_dir = settings.state_dir / "asterisk-etc"
         return Layout(etc_dir, (installed, "-C", str(etc_dir / "asterisk.conf")))
     root = settings.asterisk_root
-    return Layout(root / "etc/asterisk", ("chroot", str(root), "/usr/sbin/asterisk"))
+    command = ("chroot", str(root), "/usr/sbin/asterisk")
+    if not settings.node:
+        return Layout(root / "etc/asterisk", command)
+    etc = node_directories(settings.node)["astetcdir"]
+    return Layout(root / etc.lstrip("/"), (*command, "-C", f"{etc}/asterisk.conf"))
+
+
+def node_directories(node: int) -> dict[str, str]:
+    """asterisk.conf's folders of node `node`, inside the root."""
+    return {key: f"{folder}-{node}" for key, folder in NODE_DIRECTORIES.items()}
+
+
+def writes(settings: Settings) -> tuple[str, ...]:
+    """The folders of its root this Asterisk writes to."""
+    if not settings.node:
+        return ASTERISK_WRITES
+    own = node_directories(settings.node)
+    return tuple(own[key].lstrip("/") for key in NODE_DIRECTORIES if key != "astetcdir")
 
 
 def prepare(settings: Settings) -> Layout:
@@ -91,11 +126,11 @@ def prepare(settings: Settings) -> Layout:
         where = replace(where, user=own_user(settings.asterisk_root))
     else:
         _prepare_host_etc(settings, where.etc_dir)
-    if install_config(settings, where.etc_dir) and processes.running_pid(settings, NAME):
-        print("Asterisk's configuration changed: restarting it to load it all")
+    if install_config(settings, where.etc_dir) and processes.running_pid(settings, name(settings)):
+        print(f"{name(settings)}'s configuration changed: restarting it to load it all")
         stop(settings)
     if where.user:
-        _hand_over_root(settings.asterisk_root, where.user)
+        _hand_over_root(settings, where.user)
     native_hold_music(settings.sounds_dir.parent / "moh")
     _share_fail_open_ledger(settings, where.user)
     return where
@@ -142,13 +177,15 @@ def _set_ids(database: Path, name: str, ids: dict[int, int]) -> None:
         database.write_text(text)
 
 
-def _hand_over_root(root: Path, user: Account) -> None:
+def _hand_over_root(settings: Settings, user: Account) -> None:
     """Asterisk's user owns the folders it writes; its configuration is root's, read by its
     group (also in a root an older version made all root's)."""
-    for folder in ASTERISK_WRITES:
+    root = settings.asterisk_root
+    (root / _spool(settings).lstrip("/") / "recording").mkdir(parents=True, exist_ok=True)
+    for folder in writes(settings):
         (root / folder).mkdir(parents=True, exist_ok=True)
         privileges.chown_tree(root / folder, user.uid, user.gid)
-    privileges.chown_tree(root / "etc/asterisk", 0, user.gid)
+    privileges.chown_tree(layout(settings).etc_dir, 0, user.gid)
 
 
 def native_hold_music(moh_dir: Path) -> None:
@@ -219,7 +256,7 @@ def extract_root(settings: Settings, tarball: Path) -> None:
     wanted = f"{tarball.name} {tarball.stat().st_mtime_ns}"
     if stamp.exists() and stamp.read_text() == wanted:
         return
-    if processes.running_pid(settings, NAME):
+    if processes.running_pid(settings, name(settings)):
         raise LaunchError("Asterisk is running from the old root; run `ivr stack down` first")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -239,6 +276,8 @@ def install_config(settings: Settings, etc_dir: Path) -> bool:
     }
     files["ari-password.conf"] = f"password = {settings.ari_password}\n"
     files[SETTINGS_INCLUDE] = dialplan_settings(settings)
+    if settings.node:
+        files = node_config(files, settings)
     changed = False
     for name, text in sorted(files.items()):
         target = etc_dir / name
@@ -249,12 +288,46 @@ def install_config(settings: Settings, etc_dir: Path) -> bool:
     return changed
 
 
+def node_config(files: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The configuration of node `settings.node` of several, from the single Asterisk's: its
+    own SIP and ARI address, RTP range and folders; its system name, which every channel id
+    starts with (no two nodes make the same); the provider trunk's calls come from Kamailio."""
+    host = settings.sip_host
+    ari_port = settings.ari_url.rsplit(":", 1)[1].split("/", 1)[0]
+    pjsip = _set(files["pjsip.conf"], "bind", f"{host}:{settings.sip_port}")
+    pjsip = _set(pjsip, "media_address", host)
+    pjsip = pjsip.replace(f"match = {DEMO_TRUNK_HOST}\n", f"match = {KAMAILIO_TRUNK_RELAY}\n")
+    folders = "".join(f"{key} => {path}\n" for key, path in node_directories(settings.node).items())
+    return {
+        **files,
+        "pjsip.conf": pjsip,
+        "http.conf": _set(_set(files["http.conf"], "bindaddr", host), "bindport", ari_port),
+        "rtp.conf": _set(
+            _set(files["rtp.conf"], "rtpstart", str(settings.rtp_start)),
+            "rtpend",
+            str(settings.rtp_end),
+        ),
+        "asterisk.conf": (
+            f"[directories]\n{folders}[options]\nsystemname = node-{settings.node}\n"
+        ),
+    }
+
+
+def _set(text: str, key: str, value: str) -> str:
+    """`text` with every `key = ...` line set to `value`; the key must be there."""
+    changed, count = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.MULTILINE)
+    if not count:
+        raise LaunchError(f"the Asterisk configuration has no line `{key} = ...` to set")
+    return changed
+
+
 def dialplan_settings(settings: Settings) -> str:
     """The dialplan globals that come from the settings (included by extensions.conf)."""
     as_asterisk_names_it, _ = fail_open_ledger(settings)
     return (
         f"UNTRUSTED_CALLERS = {settings.untrusted_callers}\n"
         f"FAIL_OPEN_LEDGER = {as_asterisk_names_it}\n"
+        + ("NODE_OF_SEVERAL = yes\n" if settings.node else "")
     )
 
 
@@ -262,10 +335,17 @@ def fail_open_ledger(settings: Settings) -> tuple[str, Path]:
     """The ledger of the calls taken while no worker was connected (ivr/worker/fail_open.py):
     its path as Asterisk names it (inside its root), and as the workers find it."""
     if layout(settings).command[0] == "chroot":
-        inside = f"/var/spool/asterisk/{FAIL_OPEN_LEDGER}"
+        inside = f"{_spool(settings)}/{FAIL_OPEN_LEDGER}"
         return inside, settings.asterisk_root / inside.lstrip("/")
     path = settings.state_dir / "asterisk-var/spool" / FAIL_OPEN_LEDGER
     return str(path), path
+
+
+def _spool(settings: Settings) -> str:
+    """Asterisk's spool folder inside its root."""
+    if settings.node:
+        return node_directories(settings.node)["astspooldir"]
+    return NODE_DIRECTORIES["astspooldir"]
 
 
 def reload_dialplan(settings: Settings) -> None:
@@ -276,10 +356,10 @@ def reload_dialplan(settings: Settings) -> None:
 
 def start(settings: Settings, where: Layout) -> int:
     """Start Asterisk unless it runs as its user (one that runs as another, root, is restarted)."""
-    pid = processes.running_pid_as(settings, NAME, where.user)
+    pid = processes.running_pid_as(settings, name(settings), where.user)
     if pid:
         return pid
-    return processes.start(settings, NAME, where.daemon_command())
+    return processes.start(settings, name(settings), where.daemon_command())
 
 
 def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
@@ -288,10 +368,10 @@ def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
 
     def ready() -> bool:
         nonlocal last_problem
-        if processes.running_pid(settings, NAME) is None:
+        if processes.running_pid(settings, name(settings)) is None:
             raise LaunchError(
-                "Asterisk exited during start-up; its log ends with:\n"
-                + processes.log_tail(settings, NAME)
+                f"{name(settings)} exited during start-up; its log ends with:\n"
+                + processes.log_tail(settings, name(settings))
             )
         last_problem = ari_problem(settings)
         return last_problem == ""
@@ -299,7 +379,7 @@ def wait_ready(settings: Settings, timeout: float = 60.0) -> None:
     if not processes.wait_until(ready, timeout, interval=0.25):
         raise LaunchError(
             f"ARI at {settings.ari_url} did not answer within {timeout:.0f} s ({last_problem}); "
-            "Asterisk's log ends with:\n" + processes.log_tail(settings, NAME)
+            "Asterisk's log ends with:\n" + processes.log_tail(settings, name(settings))
         )
 
 
@@ -337,7 +417,7 @@ def ari_request(settings: Settings, method: str, path: str) -> dict | list | Non
 
 
 def stop(settings: Settings) -> bool:
-    return processes.stop(settings, NAME, timeout=20.0)
+    return processes.stop(settings, name(settings), timeout=20.0)
 
 
 def cli(settings: Settings, command: str) -> str:

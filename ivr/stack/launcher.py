@@ -6,23 +6,60 @@ import csv
 import os
 import re
 import sys
+from dataclasses import replace
 
-from ivr.config import DEMO_TRUNK_HOST, DEMO_TRUNK_PSTN_PORT, REPO_DIR, Settings
+from ivr.config import (
+    DEMO_TRUNK_HOST,
+    DEMO_TRUNK_PSTN_PORT,
+    NODES_FILE,
+    REPO_DIR,
+    Settings,
+    node_environment,
+    nodes_of,
+)
 from ivr.customers.demo import DEMO_CUSTOMERS_CSV
 from ivr.customers.numbers import caller_number
-from ivr.stack import asterisk, processes, redis, web, worker
+from ivr.stack import asterisk, kamailio, processes, redis, web, worker
 from ivr.stack.setup import prepare_data
 
-COMPONENTS = ("redis", "asterisk", "worker", "web")
+COMPONENTS = ("redis", "asterisk", "kamailio", "worker", "web")
 SUPERVISOR = "supervisor"
 
 
 def process_names(settings: Settings, components: tuple[str, ...] = COMPONENTS) -> list[str]:
-    """The processes behind the components, in start order: `worker` is worker-1, -2, ..."""
+    """The processes behind the components, in start order: `worker` is worker-1, -2, ...;
+    with several nodes `asterisk` is asterisk-1, -2, ..., `worker` worker-1-1, ..., and
+    `kamailio` runs in front of them (with one node there is no Kamailio)."""
     names: list[str] = []
     for component in components:
-        names += worker.names(settings) if component == "worker" else [component]
+        if component == "asterisk":
+            names += [asterisk.name(node) for node in nodes_of(settings)]
+        elif component == "worker":
+            names += [name for node in nodes_of(settings) for name in worker.names(node)]
+        elif component != kamailio.NAME or settings.nodes > 1:
+            names.append(component)
     return names
+
+
+def keep_nodes(settings: Settings, nodes: int) -> Settings:
+    """Settings for `nodes` Asterisk nodes, kept in the state folder for later commands;
+    refused while the stack runs with another count."""
+    if nodes != settings.nodes and any(
+        processes.running_pid(settings, name) for name in [SUPERVISOR, *process_names(settings)]
+    ):
+        raise processes.LaunchError(
+            f"the hotline runs with {settings.nodes} node(s): run `./hotline down` before "
+            f"starting it with {nodes}"
+        )
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / NODES_FILE).write_text(f"{nodes}\n")
+    return replace(settings, nodes=nodes)
+
+
+def start_asterisk(settings: Settings) -> None:
+    """Start this Asterisk (the single one, or one node) and wait until ARI answers."""
+    asterisk.start(settings, asterisk.prepare(settings))
+    asterisk.wait_ready(settings)
 
 
 def start_supervisor(settings: Settings) -> int:
@@ -31,7 +68,8 @@ def start_supervisor(settings: Settings) -> int:
     if pid:
         return pid
     argv = [sys.executable, "-m", "ivr", "stack", "supervise"]
-    return processes.start(settings, SUPERVISOR, argv, env=os.environ, cwd=REPO_DIR)
+    env = {**os.environ, **node_environment(settings)}
+    return processes.start(settings, SUPERVISOR, argv, env=env, cwd=REPO_DIR)
 
 
 def start_components(
@@ -45,14 +83,19 @@ def start_components(
     if "redis" in components:
         redis.start(settings)
     if "asterisk" in components:
-        asterisk.start(settings, asterisk.prepare(settings))
-        asterisk.wait_ready(settings)
+        for node in nodes_of(settings):
+            asterisk.start(node, asterisk.prepare(node))
+        for node in nodes_of(settings):
+            asterisk.wait_ready(node)
+    if "kamailio" in components and settings.nodes > 1:
+        kamailio.start(settings)
     if "worker" in components:
         for line in prepare_data(settings, demo=demo, demo_closures=demo_closures):
             print(line)
-        worker.start(settings)
+        for node in nodes_of(settings):
+            worker.start(node)
     if "web" in components:
-        web.start(settings)
+        web.start(nodes_of(settings)[0])
 
 
 def how_to_call(settings: Settings) -> str:
@@ -60,6 +103,7 @@ def how_to_call(settings: Settings) -> str:
     lines = [
         "",
         f"The hotline answers {support}",
+        *_nodes(settings),
         f"  Call through the demo provider trunk: send from {DEMO_TRUNK_HOST} (any port) with",
         "  the caller's number in P-Asserted-Identity (or From); Privacy: id withholds it.",
         *_untrusted_callers(settings),
@@ -85,6 +129,13 @@ def how_to_call(settings: Settings) -> str:
         "  Stop it all:     ./hotline down",
     ]
     return "\n".join(lines)
+
+
+def _nodes(settings: Settings) -> list[str]:
+    if settings.nodes == 1:
+        return []
+    nodes = ", ".join(f"{node.sip_host}:{node.sip_port}" for node in nodes_of(settings))
+    return [f"  Kamailio spreads the calls over {settings.nodes} Asterisk nodes: {nodes}"]
 
 
 def _untrusted_callers(settings: Settings) -> list[str]:

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ivr.config import Settings
-from ivr.stack import processes, worker
-from ivr.stack.launcher import process_names, start_components
+from ivr.config import Settings, nodes_of
+from ivr.stack import asterisk, processes, worker
+from ivr.stack.launcher import process_names, start_asterisk, start_components
 
 log = logging.getLogger("ivr.supervisor")
 
@@ -41,9 +41,12 @@ class Watched:
 
 
 def starter(settings: Settings, name: str) -> Callable[[], object]:
-    """How to start the process `name` again."""
-    if name.startswith(f"{worker.NAME}-"):
-        return lambda: worker.start_one(settings, worker.index_of(name))
+    """How to start the process `name` again (an Asterisk and a worker: of their node)."""
+    for node in nodes_of(settings):
+        if name == asterisk.name(node):
+            return lambda: start_asterisk(node)
+        if name in worker.names(node):
+            return lambda: worker.start_one(node, worker.index_of(name))
     return lambda: start_components(settings, (name,))
 
 

@@ -7,7 +7,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ivr.config import REPO_DIR, Settings
+from ivr.config import REPO_DIR, Settings, node_environment
 from ivr.stack import privileges, processes
 from ivr.stack.processes import LaunchError
 
@@ -20,7 +20,8 @@ def start(settings: Settings) -> int:
     if pid:
         return pid
     argv = [sys.executable, "-m", "ivr", "web", "serve"]
-    pid = processes.start(settings, NAME, argv, env=os.environ, cwd=REPO_DIR, account=account)
+    env = {**os.environ, **node_environment(settings)}  # with several nodes: node 1's ARI
+    pid = processes.start(settings, NAME, argv, env=env, cwd=REPO_DIR, account=account)
     if not processes.wait_until(lambda: _answers(settings, pid), 20.0, interval=0.2):
         raise LaunchError(
             f"the web console did not answer on {url(settings)}; its log ends with:\n"

@@ -20,12 +20,12 @@ from ivr.ari.app import StasisApp
 from ivr.ari.call import EVENT_TYPES, originate
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
-from ivr.config import Settings
+from ivr.config import Settings, nodes_of
 from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
-from ivr.stack.asterisk import fail_open_ledger
+from ivr.stack.asterisk import ari_get, fail_open_ledger
 from ivr.worker.fail_open import FailOpenLedger
 from ivr.worker.lost_records import LostRecordSweeper
 from ivr.worker.notifier import Notifier
@@ -47,6 +47,17 @@ ARI_SESSIONS_KEPT_FREE = 10
 
 class StartupError(Exception):
     """The worker must not take calls; the message says what to fix."""
+
+
+def other_nodes_channel_ids(settings: Settings) -> set[str]:
+    """With several Asterisk nodes, the channels of the other nodes: a record open for a call
+    there is not lost. A node that does not answer fails the sweep, which waits for it."""
+    return {
+        channel["id"]
+        for node in nodes_of(settings)
+        if node.node != settings.node
+        for channel in ari_get(node, "/channels") or []
+    }
 
 
 async def serve(settings: Settings) -> None:
@@ -77,7 +88,8 @@ async def serve(settings: Settings) -> None:
     client.event_types = EVENT_TYPES
 
     async def channel_ids() -> set[str]:
-        return {channel["id"] for channel in await client.request("GET", "/channels")}
+        ours = {channel["id"] for channel in await client.request("GET", "/channels")}
+        return ours | await asyncio.to_thread(other_nodes_channel_ids, settings)
 
     _, ledger = fail_open_ledger(settings)
     housekeeping = [

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ivr import store
-from ivr.config import REPO_DIR, Settings
+from ivr.config import REPO_DIR, Settings, node_environment, nodes_of
 from ivr.stack import asterisk, processes, worker
 from ivr.stack.launcher import SUPERVISOR, start_components
 from ivr.stack.setup import prepare_data
@@ -49,6 +49,7 @@ class Worker:
             "IVR_NOW": self.now,
             "IVR_LOG_LEVEL": "DEBUG",
             "IVR_WORKERS": "1",
+            **node_environment(self.settings),
             **self.env,
         }
         self.started = time.time()
@@ -92,14 +93,15 @@ STACK_USERS: list[Settings] = []
 """The stacks this process prepared: only a test session that used the stack stops it."""
 
 
-def prepare_stack(redis_db: int) -> Settings:
+def prepare_stack(redis_db: int, nodes: int = 1) -> Settings:
     """Settings on a Redis database of its own, with Asterisk and Redis up (started when
     needed), the launcher's own worker stopped (the tests' takes the calls), the database and
     the fail-open ledger emptied, the prompts built, the repository's tables published, the
-    demo customers loaded. Raises LaunchError."""
+    demo customers loaded; `nodes` Asterisk nodes (the tests run one, whatever count
+    `./hotline up --nodes N` kept). Raises LaunchError."""
     base = Settings.from_env()
     server = base.redis_url.rsplit("/", 1)[0] if base.redis_url.count("/") > 2 else base.redis_url
-    settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}")
+    settings = dataclasses.replace(base, redis_url=f"{server}/{redis_db}", nodes=nodes)
     STACK_USERS.append(settings)
     start_components(settings, ("redis", "asterisk"))
     stopped = [SUPERVISOR] if processes.stop(settings, SUPERVISOR) else []
@@ -113,10 +115,11 @@ def prepare_stack(redis_db: int) -> Settings:
 
 
 def _empty_fail_open_ledger(settings: Settings) -> None:
-    """Calls an earlier session left in the ledger would become this database's records."""
-    _, ledger = asterisk.fail_open_ledger(settings)
-    for path in ledger.parent.glob(f"{ledger.name}*"):
-        path.unlink()
+    """Calls an earlier session left in the ledgers would become this database's records."""
+    for node in nodes_of(settings):
+        _, ledger = asterisk.fail_open_ledger(node)
+        for path in ledger.parent.glob(f"{ledger.name}*"):
+            path.unlink()
 
 
 async def _flush(settings: Settings) -> None:
