@@ -12,9 +12,11 @@ The trunk rules hold here: only calls from the provider trunk are relayed from
 KAMAILIO_TRUNK_RELAY, the one address the nodes take as the trunk (and believe the caller ID
 of); any other caller is refused with 403, or in lab mode relayed from Kamailio's own address,
 where the nodes take it as withheld. Kamailio keeps no dialog state and adds no Record-Route:
-the caller and the node talk directly after the INVITE (a caller that sends its in-dialog
-requests to Kamailio anyway, as SIPp does, has them passed on to the node in their request URI),
-so a node that dies loses only its own calls, and Kamailio restarting loses none.
+the caller and the node talk directly after the INVITE, so a node that dies loses only its own
+calls, and Kamailio restarting loses none. A caller that sends its in-dialog requests to
+Kamailio anyway (SIPp's built-in scenarios do) has them passed on to the node their request URI
+names, or else to the node its call went to: Kamailio remembers that by Call-ID for an hour
+after the call's last request through it.
 It runs as the hotline's user, from a configuration the launcher renders into the state folder.
 """
 
@@ -36,6 +38,7 @@ PROBE_SECONDS = 1  # OPTIONS to every node this often ...
 PROBE_ANSWER_MS = 600  # ... and one that has not answered within this is out: within 2 s
 OFFER_MS = 5000  # a node that has not answered a new call within this is passed over
 RING_MS = 120000  # the call may then ring (and the caller stay in the IVR) this long
+CALL_MEMORY_SECONDS = 3600  # since the call's last in-dialog request through Kamailio
 
 CONFIG = """#!KAMAILIO
 # Rendered by the launcher (ivr/stack/kamailio.py) from the hotline's settings.
@@ -55,6 +58,7 @@ loadmodule "siputils.so"
 loadmodule "textops.so"
 loadmodule "xlog.so"
 loadmodule "dispatcher.so"
+loadmodule "htable.so"
 
 modparam("tm", "fr_timer", {probe_answer_ms})
 modparam("tm", "fr_inv_timer", {ring_ms})
@@ -67,6 +71,9 @@ modparam("dispatcher", "ds_probing_threshold", 1)
 modparam("dispatcher", "ds_inactive_threshold", 1)
 # only an answer from the node counts: never class 4, which holds tm's own 408 for no answer
 modparam("dispatcher", "ds_ping_reply_codes", "class=2")
+# the node each call was relayed to, by Call-ID, for callers that send their in-dialog requests
+# to the support address instead of the node's Contact (SIPp's built-in scenarios do)
+modparam("htable", "htable", "calls=>size=14;autoexpire={call_memory_seconds};updateexpire=1;")
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -105,13 +112,24 @@ request_route {{
 }}
 
 # In-dialog requests go from the caller straight to the node (its Contact, the request URI);
-# a caller that sends them to us anyway (an outbound proxy) has them passed on there.
+# a caller that sends them to us anyway has them passed on to the node its request URI names,
+# or else to the node its call was relayed to, and nowhere else.
 route[IN_DIALOG] {{
     if (is_method("ACK") && t_check_trans()) {{
         t_relay();  # the ACK of a call refused after it was offered to a node
-    }} else if (!ds_is_from_list("{dispatcher_set}", "0", "$ru")) {{
-        sl_send_reply("403", "Not To A Node");  # no relaying anywhere else
-    }} else if (is_method("ACK")) {{
+        exit;
+    }}
+    if (!ds_is_from_list("{dispatcher_set}", "0", "$ru")) {{
+        if ($sht(calls=>$ci) == $null) {{
+            sl_send_reply("403", "Not To A Node");  # no relaying anywhere else
+            exit;
+        }}
+        $du = $sht(calls=>$ci);
+    }}
+    if (is_method("BYE")) {{
+        $sht(calls=>$ci) = $null;
+    }}
+    if (is_method("ACK")) {{
         forward();
     }} else {{
         t_relay();
@@ -121,6 +139,7 @@ route[IN_DIALOG] {{
 
 route[TO_NODE] {{
     $fs = $avp(relay);
+    $sht(calls=>$ci) = $du;
     t_set_fr({ring_ms}, {offer_ms});
     t_on_failure("NEXT_NODE");
     if (!t_relay()) {{
@@ -166,6 +185,7 @@ def config(settings: Settings, nodes_file: Path) -> str:
         probe_answer_ms=PROBE_ANSWER_MS,
         offer_ms=OFFER_MS,
         ring_ms=RING_MS,
+        call_memory_seconds=CALL_MEMORY_SECONDS,
     )
 
 
@@ -191,7 +211,7 @@ def start(settings: Settings) -> int:
         return pid
     config_file = _install(settings, account)
     argv = [binary, "-DD", "-E", "-f", str(config_file), "-Y", str(folder(settings) / "run")]
-    argv += ["-m", "64", "-M", "8"]
+    argv += ["-m", "128", "-M", "8"]  # shared memory: the call table
     pid = processes.start(settings, NAME, argv, account=account)
     if not processes.wait_until(lambda: _answers(settings, pid), 10.0, interval=0.1):
         raise LaunchError(
