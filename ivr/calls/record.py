@@ -143,7 +143,17 @@ class CallRecorder:
     async def error(self, detail: str) -> None:
         await self._event("error", error=detail)
 
-    async def orphan(self, detail: str) -> None:
+    async def orphan(
+        self, detail: str, caller_number: str, caller_name: str, language: str
+    ) -> None:
+        """Found in our application with nobody handling it (its worker died): an `orphan` event,
+        on a record opened now if the worker died before it wrote one."""
+        try:
+            known = await calls.call_exists(self._redis, self.call_id)
+        except (RedisError, OSError):
+            known = True  # the event waits in the backlog for Redis like any other write
+        if not known:
+            await self.started(caller_number, caller_name, language)
         await self._event("orphan", detail=detail)
 
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:

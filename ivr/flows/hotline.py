@@ -110,7 +110,8 @@ async def shed_to_desk(talk: Conversation) -> None:
 async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash)."""
     talk = conversation(call, runtime)
-    await talk.record.orphan("found unhandled after a reconnect")
+    detail = "found unhandled after a reconnect"
+    await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
     await talk.take_over()
     await send_to_desk_by_dialplan(talk)
     await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)

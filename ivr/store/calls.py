@@ -201,6 +201,10 @@ async def open_calls(redis: Redis) -> dict[str, datetime]:
     }
 
 
+async def call_exists(redis: Redis, call_id: str) -> bool:
+    return bool(await redis.exists(_summary_key(call_id)))
+
+
 async def get_call(redis: Redis, call_id: str) -> CallRecord | None:
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(_summary_key(call_id))

@@ -430,6 +430,18 @@ async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Ru
     assert record.summary["outcome"] == "desk_fallback"
 
 
+async def test_an_orphan_whose_worker_died_before_its_record_gets_one(runtime: Runtime):
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)  # StasisStart, then the worker died
+
+    await rescue_orphan(call, runtime)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert record is not None, "every call Asterisk saw has a record"
+    assert [e["kind"] for e in record.events] == ["started", "orphan", "ended"]
+    assert record.summary["caller_number"] == PREMIUM
+    assert record.summary["outcome"] == "desk_fallback"
+
+
 async def test_the_language_chosen_in_the_menu_wins_over_the_customers(runtime: Runtime):
     offer_the_language_menu(runtime)
     script = Script(PRO, [Press("language_menu", "4"), Press("notice", "2")])
