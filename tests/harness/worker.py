@@ -20,6 +20,7 @@ from ivr.stack.setup import prepare_data
 
 START_SECONDS = 30.0
 STOP_SECONDS = 40.0  # the worker lets calls in progress finish for up to 30 s
+CONNECTED = "ARI event websocket connected"
 
 
 class WorkerError(Exception):
@@ -41,7 +42,9 @@ class Worker:
         return self.process.pid
 
     def start(self) -> None:
-        """Start `ivr serve` and return once its Stasis application is registered."""
+        """Start `ivr serve` and return once it logs its websocket connected and its Stasis
+        application is registered. Asterisk may still list the application for a moment after
+        the previous worker left, so the registration alone does not show this one is in."""
         env = {
             **os.environ,
             "IVR_REDIS_URL": self.settings.redis_url,
@@ -53,6 +56,7 @@ class Worker:
             **self.env,
         }
         self.started = time.time()
+        connections_before = self.connections()
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "serve"],
@@ -63,7 +67,7 @@ class Worker:
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_SECONDS
-        while not _answers_as_registered(self.settings):
+        while self.connections() <= connections_before or not _answers_as_registered(self.settings):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise WorkerError(f"the IVR worker did not start:\n{self.log_text()}")
@@ -86,7 +90,11 @@ class Worker:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def connections(self) -> int:
+        """How many times the worker has logged its ARI websocket connected."""
+        return self.log_text().count(CONNECTED)
 
 
 STACK_USERS: list[Settings] = []
