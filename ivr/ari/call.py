@@ -166,6 +166,7 @@ class Call:
         self._playbacks: dict[str, _Playback] = {}
         self._entering: dict[str, asyncio.Future[None]] = {}
         self._variables: dict[str, asyncio.Future[str]] = {}
+        self._variables_set: dict[str, str] = {}  # by the dialplan, as ChannelVarset told
         self._digit_keys = ""
         self._digits: deque[str] = deque(maxlen=KEYS_KEPT)
         self._digit_waiter: asyncio.Future[str] | None = None
@@ -404,9 +405,11 @@ class Call:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
 
     async def variable_set(self, name: str) -> str:
-        """Wait until the dialplan (of this channel or another one, e.g. with MASTER_CHANNEL)
-        sets the channel variable `name` on this channel; its value. CallerHungUp when the
-        channel ends first."""
+        """The value the dialplan (of this channel or another one, e.g. with MASTER_CHANNEL)
+        set the channel variable `name` to on this channel, waiting until it does if it has
+        not yet. CallerHungUp when the channel ends first."""
+        if name in self._variables_set:  # before anyone waited: e.g. a quick desk agent
+            return self._variables_set[name]
         waiter = self._variables.get(name)
         if waiter is None:
             waiter = self._variables[name] = asyncio.get_running_loop().create_future()
@@ -468,9 +471,11 @@ class Call:
             self.stasis_start_at = event.get("timestamp")
             _resolve(self._in_stasis)
         elif kind == "ChannelVarset":
-            waiter = self._variables.get(event.get("variable", ""))
+            name, value = event.get("variable", ""), event.get("value", "")
+            self._variables_set[name] = value
+            waiter = self._variables.get(name)
             if waiter is not None and not waiter.done():
-                waiter.set_result(event.get("value", ""))
+                waiter.set_result(value)
         elif kind == "Dial":
             self._dialstatus = event.get("dialstatus") or self._dialstatus
         elif kind == "ChannelHangupRequest":

@@ -1,8 +1,8 @@
-"""Call-record writes that Redis did not take, kept in order and written once it answers again.
+"""Call-record changes that Redis did not take, kept in order and applied once it answers again.
 
-A recorder whose write fails hands it, and every later write of the same call, to the backlog,
-so a call's events keep their order and the caller never waits on Redis twice. The worker
-replays the backlog every `RETRY_SECONDS` until it is empty.
+The record writer (`ivr.calls.writer`) hands a change Redis did not take, and every later change
+of the same call, to the backlog, so a call's events keep their order and the caller never
+waits on Redis. The worker replays the backlog every `RETRY_SECONDS` until it is empty.
 """
 
 from __future__ import annotations
@@ -10,36 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ivr.store import calls
+from ivr.store.calls import RecordChange
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
-LIMIT = 200_000  # writes kept at most; past that the oldest are dropped (and counted)
-
-Write = Callable[..., Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class _Pending:
-    call_id: str
-    write: Write
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+LIMIT = 200_000  # changes kept at most; past that the oldest are dropped (and counted)
 
 
 class RecordBacklog:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._writes: deque[_Pending] = deque()
-        self._calls: dict[str, int] = {}  # call id -> writes waiting
+        self._writes: deque[RecordChange] = deque()
+        self._calls: dict[str, int] = {}  # call id -> changes waiting
         self.dropped = 0
         self.replayed = 0
 
@@ -47,32 +35,32 @@ class RecordBacklog:
         return len(self._writes)
 
     def holds(self, call_id: str) -> bool:
-        """True while writes of this call wait: later ones must queue behind them."""
+        """True while changes of this call wait: later ones must queue behind them."""
         return call_id in self._calls
 
-    def keep(self, call_id: str, write: Write, *args: Any, **kwargs: Any) -> None:
+    def keep(self, change: RecordChange) -> None:
         if len(self._writes) >= LIMIT:
             self._forget(self._writes.popleft())
             self.dropped += 1
-        self._writes.append(_Pending(call_id, write, args, kwargs))
-        self._calls[call_id] = self._calls.get(call_id, 0) + 1
+        self._writes.append(change)
+        self._calls[change.call_id] = self._calls.get(change.call_id, 0) + 1
 
     async def replay(self) -> int:
-        """Write what waits, oldest first, until done or Redis fails again; how many."""
+        """Apply what waits, oldest first, until done or Redis fails again; how many."""
         done = 0
         while self._writes:
             pending = self._writes[0]
             try:
-                await pending.write(self._redis, *pending.args, **pending.kwargs)
+                await calls.apply(self._redis, pending)
             except (RedisError, OSError):
                 break
             except calls.UnknownCall:
-                log.warning("call %s: a kept record write has no record to go to", pending.call_id)
+                log.warning("call %s: a kept record change has no record to go to", pending.call_id)
             self._forget(self._writes.popleft())
             done += 1
         self.replayed += done
         if done:
-            log.info("wrote %d kept call-record write(s); %d still wait", done, len(self))
+            log.info("applied %d kept call-record change(s); %d still wait", done, len(self))
         return done
 
     async def run(self) -> None:
@@ -82,7 +70,7 @@ class RecordBacklog:
             if self._writes:
                 await self.replay()
 
-    def _forget(self, pending: _Pending) -> None:
+    def _forget(self, pending: RecordChange) -> None:
         left = self._calls[pending.call_id] - 1
         if left:
             self._calls[pending.call_id] = left

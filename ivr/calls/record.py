@@ -1,46 +1,47 @@
 """The record of one call as the worker writes it: one method for each thing that happens.
 
 Fields and events are those of `ivr.calls.summary`. Writing the record must never cost the
-caller their call, and a record is never lost to a Redis outage: a write that fails goes to
-the worker's backlog (`ivr.calls.backlog`), with every later write of the call behind it, and
-is written once Redis answers again; the call goes on meanwhile.
+caller their call or make them wait: the changes go to the worker's record writer
+(`ivr.calls.writer`), which sends them with the next batch, and keeps what Redis did not take
+until it answers again. Only the end of the call waits until its whole record is written.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ivr.calls.backlog import RecordBacklog, Write
+from ivr.calls.backlog import RecordBacklog
 from ivr.calls.summary import unknown_fields
+from ivr.calls.writer import RecordWriter
 from ivr.clock import Clock
 from ivr.routing import Decision, explain
 from ivr.store import calls
-
-log = logging.getLogger(__name__)
+from ivr.store.calls import RecordChange
 
 
 class CallRecorder:
     def __init__(
-        self, redis: Redis, call_id: str, clock: Clock, backlog: RecordBacklog | None = None
+        self, redis: Redis, call_id: str, clock: Clock, writer: RecordWriter | None = None
     ) -> None:
+        """Without a writer (tools, tests), every change is written before its method returns."""
         self.call_id = call_id
         self._redis = redis
         self._clock = clock
-        self._backlog = backlog if backlog is not None else RecordBacklog(redis)
+        self._writer = writer or RecordWriter(redis, RecordBacklog(redis), window=None)
 
     async def started(self, caller_number: str, caller_name: str, language: str) -> None:
         await self._write(
-            calls.start_call,
-            self.call_id,
-            caller_number,
-            self._clock(),
-            caller_name=caller_name,
-            language=language,
+            calls.opened(
+                self.call_id,
+                caller_number,
+                self._clock(),
+                caller_name=caller_name,
+                language=language,
+            )
         )
 
     async def first_prompt(self, delay_seconds: float | None) -> None:
@@ -157,35 +158,29 @@ class CallRecorder:
         await self._event("orphan", detail=detail)
 
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:
-        await self._write(
-            calls.finish_call, self.call_id, self._clock(), outcome, hangup_side, cause
-        )
+        """The call is over: returns once its whole record is written (or kept for Redis)."""
+        await self._write(calls.finished(self.call_id, self._clock(), outcome, hangup_side, cause))
+        await self.written()
+
+    async def written(self) -> None:
+        """Return once every change made so far is written (or kept): before reading the record
+        back, e.g. to open a request from it."""
+        await self._writer.written(self.call_id)
 
     async def _update(self, **fields: Any) -> None:
         _check_fields(fields)
-        await self._write(calls.update_call, self.call_id, **fields)
+        await self._write(calls.fields_set(self.call_id, **fields))
 
     async def _update_with_event(self, fields: dict[str, Any], kind: str, **data: Any) -> None:
-        """Summary fields and an event in one write."""
+        """Summary fields and an event in one change."""
         _check_fields(fields)
-        await self._write(
-            calls.update_call_with_event, self.call_id, fields, kind, self._clock(), **data
-        )
+        await self._write(calls.fields_and_event(self.call_id, fields, kind, self._clock(), **data))
 
     async def _event(self, kind: str, **data: Any) -> None:
-        await self._write(calls.add_event, self.call_id, kind, self._clock(), **data)
+        await self._write(calls.event_added(self.call_id, kind, self._clock(), **data))
 
-    async def _write(self, write: Write, *args: Any, **kwargs: Any) -> None:
-        if self._backlog.holds(self.call_id):
-            self._backlog.keep(self.call_id, write, *args, **kwargs)
-            return
-        try:
-            await write(self._redis, *args, **kwargs)
-        except (RedisError, OSError) as error:
-            log.error("call %s: record kept until Redis answers (%s)", self.call_id, error)
-            self._backlog.keep(self.call_id, write, *args, **kwargs)
-        except calls.UnknownCall as error:
-            log.error("call %s: %s", self.call_id, error)
+    async def _write(self, change: RecordChange) -> None:
+        await self._writer.submit(change)
 
 
 def _check_fields(fields: dict[str, Any]) -> None:

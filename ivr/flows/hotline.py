@@ -119,5 +119,5 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
 
 def conversation(call: Call, runtime: Runtime) -> Conversation:
     """A new call's conversation: the hotline's language until the caller is known."""
-    record = CallRecorder(runtime.redis, call.channel_id, runtime.now, runtime.backlog)
+    record = CallRecorder(runtime.redis, call.channel_id, runtime.now, runtime.records)
     return Conversation(call, runtime, record, runtime.tables.hotline.default_language)

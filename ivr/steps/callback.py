@@ -22,6 +22,7 @@ async def take_callback(talk: Conversation) -> None:
     runtime = talk.runtime
     customer = talk.customer
     now = runtime.now()
+    await talk.record.written()  # the request is made from the call's record
     try:
         request = await open_request(
             runtime.redis,

@@ -19,6 +19,7 @@ async def open_owed_request(talk: Conversation) -> None:
     """Open the request for an identified customer's call; never fails the call."""
     if talk.customer is None:
         return
+    await talk.record.written()  # the request is made from the call's record
     try:
         request = await open_request(
             talk.runtime.redis,

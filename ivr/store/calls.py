@@ -8,9 +8,11 @@ Keys:
 Both per-call keys expire `retention` after the call started (90 days unless told);
 older ids leave the sorted set when later calls start.
 
-Every write is one round trip (a Lua script): it changes the record and, while anyone follows
-the channel `winet:calls` (the desk view, `subscribe_calls`), publishes there the call id, the
-whole summary and the new event, if any. With nobody following, nothing is read back or sent.
+Every change is one run of a Lua script: it changes the record and, while anyone follows the
+channel `winet:calls` (the desk view, `subscribe_calls`), publishes there the call id, the whole
+summary and the new event, if any. With nobody following, nothing is read back or sent. A
+change is made (`opened`, `event_added`, ...) apart from being applied, so that a writer can
+send many in one round trip (`apply_all`); `start_call`, `add_event`, ... do both at once.
 """
 
 from __future__ import annotations
@@ -99,6 +101,76 @@ class CallChange:
     event: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class RecordChange:
+    """One change to a call's record, ready to apply: the write script's keys and arguments."""
+
+    call_id: str
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+
+
+def opened(
+    call_id: str,
+    caller_number: str | None,
+    started_at: datetime,
+    *,
+    retention: timedelta = RETENTION,
+    **fields: Any,
+) -> RecordChange:
+    """Open the record (replacing any earlier one with this id) with a `started` event."""
+    summary = {
+        "call_id": call_id,
+        "caller_number": caller_number,
+        "started_at": started_at,
+        **fields,
+    }
+    return _change(
+        call_id,
+        summary,
+        _event("started", started_at, {"caller_number": caller_number}),
+        start=started_at,
+        retention=retention,
+    )
+
+
+def event_added(call_id: str, kind: str, at: datetime, **data: Any) -> RecordChange:
+    """Append to the call's timeline; `data` must be JSON-serialisable (datetimes are fine)."""
+    return _change(call_id, {}, _event(kind, at, data))
+
+
+def fields_set(call_id: str, **fields: Any) -> RecordChange:
+    """Set summary fields: customer_id, tier, covered, identified, outcome, ..."""
+    return _change(call_id, fields, None)
+
+
+def fields_and_event(
+    call_id: str, fields: dict[str, Any], kind: str, at: datetime, **data: Any
+) -> RecordChange:
+    """Set summary fields and append to the timeline in one change (one change published)."""
+    return _change(call_id, fields, _event(kind, at, data))
+
+
+def finished(
+    call_id: str,
+    ended_at: datetime,
+    outcome: str,
+    hangup_side: str | None,
+    hangup_cause: str | int | None,
+    *,
+    if_open: bool = False,
+) -> RecordChange:
+    """Close the record: summary fields and an `ended` event in one change. `if_open`: unless
+    it is finished already (for writers that may come upon a call twice)."""
+    ending = {"outcome": outcome, "hangup_side": hangup_side, "hangup_cause": hangup_cause}
+    return _change(
+        call_id,
+        {"ended_at": ended_at, **ending},
+        _event("ended", ended_at, ending),
+        ending="finish-if-open" if if_open else "finish",
+    )
+
+
 async def start_call(
     redis: Redis,
     call_id: str,
@@ -108,39 +180,21 @@ async def start_call(
     retention: timedelta = RETENTION,
     **fields: Any,
 ) -> None:
-    """Open the record (replacing any earlier one with this id) with a `started` event."""
-    summary = {
-        "call_id": call_id,
-        "caller_number": caller_number,
-        "started_at": started_at,
-        **fields,
-    }
-    await _write(
-        redis,
-        call_id,
-        summary,
-        _event("started", started_at, {"caller_number": caller_number}),
-        start=started_at,
-        retention=retention,
-    )
+    await apply(redis, opened(call_id, caller_number, started_at, retention=retention, **fields))
 
 
 async def add_event(redis: Redis, call_id: str, kind: str, at: datetime, **data: Any) -> None:
-    """Append to the call's timeline; `data` must be JSON-serialisable (datetimes are fine)."""
-    await _write(redis, call_id, {}, _event(kind, at, data))
+    await apply(redis, event_added(call_id, kind, at, **data))
 
 
 async def update_call(redis: Redis, call_id: str, **fields: Any) -> None:
-    """Set summary fields: customer_id, tier, covered, identified, outcome, ..."""
-    await _write(redis, call_id, fields, None)
+    await apply(redis, fields_set(call_id, **fields))
 
 
 async def update_call_with_event(
     redis: Redis, call_id: str, fields: dict[str, Any], kind: str, at: datetime, **data: Any
 ) -> None:
-    """Set summary fields and append to the timeline in one write (one round trip, one change
-    published)."""
-    await _write(redis, call_id, fields, _event(kind, at, data))
+    await apply(redis, fields_and_event(call_id, fields, kind, at, **data))
 
 
 async def finish_call(
@@ -151,15 +205,7 @@ async def finish_call(
     hangup_side: str | None,
     hangup_cause: str | int | None,
 ) -> None:
-    """Close the record: summary fields and an `ended` event in one write."""
-    ending = {"outcome": outcome, "hangup_side": hangup_side, "hangup_cause": hangup_cause}
-    await _write(
-        redis,
-        call_id,
-        {"ended_at": ended_at, **ending},
-        _event("ended", ended_at, ending),
-        ending="finish",
-    )
+    await apply(redis, finished(call_id, ended_at, outcome, hangup_side, hangup_cause))
 
 
 async def close_lost_call(redis: Redis, call_id: str, ended_at: datetime, reason: str) -> bool:
@@ -178,13 +224,8 @@ async def finish_open_call(
 ) -> bool:
     """Finish the record unless it is finished already (then False): for writers that may
     come upon a call twice."""
-    ending = {"outcome": outcome, "hangup_side": None, "hangup_cause": hangup_cause}
-    return await _write(
-        redis,
-        call_id,
-        {"ended_at": ended_at, **ending},
-        _event("ended", ended_at, ending),
-        ending="finish-if-open",
+    return await apply(
+        redis, finished(call_id, ended_at, outcome, None, hangup_cause, if_open=True)
     )
 
 
@@ -234,8 +275,37 @@ def subscribe_calls(redis: Redis) -> Subscription[CallChange]:
     return Subscription(redis, CHANNEL, _decode_change)
 
 
-async def _write(
-    redis: Redis,
+async def apply(redis: Redis, change: RecordChange) -> bool:
+    """Apply one change; False when a finish-if-open found the call finished already.
+    UnknownCall when the record was never opened."""
+    (result,) = await apply_all(redis, [change])
+    if isinstance(result, UnknownCall):
+        raise result
+    return result
+
+
+async def apply_all(redis: Redis, changes: list[RecordChange]) -> list[bool | UnknownCall]:
+    """Apply changes in order, in one round trip; per change, what `apply` returns or raises.
+    RedisError or OSError when Redis could not be reached (some changes may have been applied).
+
+    The script goes whole with every change (EVAL): Redis keeps it compiled, and a Redis that
+    restarted and forgot it still runs it, so no change ever waits for a script load."""
+    pipe = redis.pipeline(transaction=False)
+    for change in changes:
+        pipe.eval(_WRITE, len(change.keys), *change.keys, *change.args)
+    results = await pipe.execute(raise_on_error=False)
+    return [_result(change, result) for change, result in zip(changes, results, strict=True)]
+
+
+def _result(change: RecordChange, result: Any) -> bool | UnknownCall:
+    if isinstance(result, ResponseError):
+        if _UNKNOWN_CALL in str(result):
+            return UnknownCall(change.call_id)
+        raise result
+    return bool(result)
+
+
+def _change(
     call_id: str,
     fields: dict[str, Any],
     event: dict[str, Any] | None,
@@ -243,7 +313,7 @@ async def _write(
     start: datetime | None = None,
     retention: timedelta = RETENTION,
     ending: str = "",
-) -> bool:
+) -> RecordChange:
     unknown = unknown_fields(set(fields) - {"call_id"})
     if unknown:
         raise ValueError(f"not fields of a call summary: {', '.join(unknown)}")
@@ -259,13 +329,8 @@ async def _write(
     ]
     for name, value in fields.items():
         args += [name, _dumps(value)]
-    keys = [_summary_key(call_id), _events_key(call_id), BY_START, OPEN]
-    try:
-        return bool(await redis.register_script(_WRITE)(keys=keys, args=args))
-    except ResponseError as error:
-        if _UNKNOWN_CALL in str(error):
-            raise UnknownCall(call_id) from None
-        raise
+    keys = (_summary_key(call_id), _events_key(call_id), BY_START, OPEN)
+    return RecordChange(call_id, keys, tuple(args))
 
 
 def _event(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:

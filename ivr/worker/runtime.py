@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ivr.calls.backlog import RecordBacklog
+from ivr.calls.writer import RecordWriter
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
@@ -40,11 +41,13 @@ class Runtime:
     tables_source: str = "repository"
     published_version: int | None = None
     backlog: RecordBacklog = field(init=False, repr=False)
+    records: RecordWriter = field(init=False, repr=False)  # every call's record changes
     load: LoadGauge = field(init=False, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.backlog = RecordBacklog(self.redis)
+        self.records = RecordWriter(self.redis, self.backlog)
         self.load = LoadGauge(self.settings.overload_lag_ms / 1000)
 
     def now(self) -> datetime:

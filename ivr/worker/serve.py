@@ -118,6 +118,7 @@ async def serve(settings: Settings) -> None:
         task.cancel()
     await asyncio.gather(*housekeeping, return_exceptions=True)
     await app.stop(drain_timeout=DRAIN_SECONDS)
+    await runtime.records.drain()
     await runtime.backlog.replay()
     if len(runtime.backlog):
         log.warning("%d call-record write(s) could not be written", len(runtime.backlog))

@@ -364,3 +364,22 @@ async def test_a_successor_stops_what_a_dead_worker_left_playing(fake, client, c
     deleted = [r.path for r in fake.requests if r.method == "DELETE"]
     assert "/playbacks/c1-play-1" in deleted, "the id the first worker used"
     assert {"/playbacks/c1-play-2", "/playbacks/c1-play-3"} <= set(deleted)
+
+
+async def test_a_variable_set_before_anyone_waits_for_it_is_not_missed(fake, call):
+    """A desk agent answering before the caller is bridged to the queue leg sets the variable
+    first; the wait that follows still gets it."""
+    await fake.push(fake.event("ChannelVarset", "c1", variable="WINET_DESK_AGENT", value="xy-desk"))
+    await asyncio.sleep(0.05)
+
+    assert await asyncio.wait_for(call.variable_set("WINET_DESK_AGENT"), 1.0) == "xy-desk"
+
+
+async def test_a_variable_set_later_ends_the_wait(fake, call):
+    waiting = asyncio.ensure_future(call.variable_set("WINET_DESK_AGENT"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    await fake.push(fake.event("ChannelVarset", "c1", variable="WINET_DESK_AGENT", value="a1"))
+
+    assert await asyncio.wait_for(waiting, 1.0) == "a1"

@@ -3,7 +3,7 @@ written when Redis is back; a record whose channel is gone is closed with the re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 
 from ivr.calls.backlog import RecordBacklog
 from ivr.calls.record import CallRecorder
+from ivr.calls.writer import RecordWriter
 from ivr.store import calls
 from ivr.worker.lost_records import LostRecordSweeper
 
@@ -30,21 +31,10 @@ class SwitchableRedis:
         return getattr(self.dead if self.down else self.real, name)
 
 
-@pytest.fixture
-def clock():
-    now = [START]
-
-    def read() -> datetime:
-        now[0] += timedelta(seconds=1)
-        return now[0]
-
-    return read
-
-
 async def test_writes_during_an_outage_are_written_in_order_when_redis_is_back(redis_client, clock):
     redis = SwitchableRedis(redis_client)
     backlog = RecordBacklog(redis)
-    record = CallRecorder(redis, "c1", clock, backlog)
+    record = CallRecorder(redis, "c1", clock, RecordWriter(redis, backlog, window=None))
     await record.started("+41441234567", "", "de")
     redis.down = True
     await record.pin_needed("number unknown")
@@ -67,7 +57,7 @@ async def test_a_later_write_waits_behind_the_kept_ones_even_when_redis_is_back(
 ):
     redis = SwitchableRedis(redis_client)
     backlog = RecordBacklog(redis)
-    record = CallRecorder(redis, "c2", clock, backlog)
+    record = CallRecorder(redis, "c2", clock, RecordWriter(redis, backlog, window=None))
     redis.down = True
     await record.started("+41441234567", "", "de")
     redis.down = False
