@@ -33,7 +33,7 @@ class RecordWriter:
     def __init__(
         self, redis: Redis, backlog: RecordBacklog, window: float | None = WINDOW_SECONDS
     ) -> None:
-        self.backlog = backlog
+        self._backlog = backlog
         self.round_trips = 0
         self._redis = redis
         self._window = window
@@ -94,8 +94,8 @@ class RecordWriter:
     async def _send(self, batch: list[RecordChange]) -> None:
         changes = []
         for change in batch:
-            if self.backlog.holds(change.call_id):
-                self.backlog.keep(change)  # behind the call's earlier changes
+            if self._backlog.holds(change.call_id):
+                self._backlog.keep(change)  # behind the call's earlier changes
             else:
                 changes.append(change)
         if not changes:
@@ -106,7 +106,7 @@ class RecordWriter:
         except (RedisError, OSError) as error:
             log.error("%d call-record change(s) kept until Redis answers (%s)", len(changes), error)
             for change in changes:
-                self.backlog.keep(change)
+                self._backlog.keep(change)
             return
         for result in results:
             if isinstance(result, calls.UnknownCall):
