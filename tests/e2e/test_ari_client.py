@@ -177,6 +177,17 @@ async def until(condition: Callable[[], Any], within: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+async def until_gone(client: AriClient, resource: str, within: float = 5.0) -> None:
+    """Our hangup returns at StasisEnd; Asterisk destroys the channel a moment later."""
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                await client.request("GET", resource)
+            except NotFound:
+                return
+            await asyncio.sleep(0.02)
+
+
 # -- verbs -------------------------------------------------------------------------------------
 
 
@@ -227,8 +238,7 @@ async def test_originating_into_our_app_gives_the_handler_a_call(ari):
     )
     assert await asyncio.wait_for(handled, 5.0) == channel_id
     assert ari.reports[0].outcome == "done"
-    with pytest.raises(NotFound):
-        await ari.far.request("GET", f"/channels/{channel_id}")
+    await until_gone(ari.far, f"/channels/{channel_id}")
 
 
 async def test_collect_digits_hears_keys_pressed_during_the_prompt(ari):
@@ -313,10 +323,8 @@ async def test_dial_a_second_leg_and_bridge_it(ari):
     await until(lambda: "hung_up" in seen)
     assert seen["hung_up"] is seen["caller"]
     await until(lambda: not ari.apps[0].active_calls)
-    with pytest.raises(NotFound):
-        await ari.far.request("GET", f"/channels/{seen['leg']}")
-    with pytest.raises(NotFound):
-        await ari.far.request("GET", f"/bridges/{seen['bridge']}")
+    await until_gone(ari.far, f"/channels/{seen['leg']}")
+    await until_gone(ari.far, f"/bridges/{seen['bridge']}")
 
 
 @pytest.mark.parametrize(
