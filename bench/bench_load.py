@@ -12,8 +12,12 @@ places calls at `--rate` per second for `--seconds`:
 
 The desk is an app_queue queue whose members take one call at a time. At 10 desk calls a
 second and 3 s each, xy AG would need 30 agents on the line; the bench stands one SIPp phone in
-for that call centre and lets the queue ring it while it talks (`queue set ringinuse`), so that
-what it measures is the hotline, not xy AG's staffing.
+for that call centre: it adds `--desk-agents` members (by default enough for the highest rate)
+that all ring that phone, each whatever else it carries (`ringinuse`), so that what it
+measures is the hotline, not xy AG's staffing. The count matters: app_queue lets a waiting
+caller ring only while fewer callers ahead of it wait unserved than it has members free, and a
+caller looks again once a second, so a queue of one member serves about one caller a second
+once callers wait in it.
 
 Per step it prints: offered, answered, reached the right person (by the call record:
 technician bridged, or consent and desk), failed, records complete, and the CPU milliseconds per
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import math
 import os
 import re
 import signal
@@ -61,7 +66,7 @@ SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
 PREMIUM, PRO = "+41441234567", "+41912345678"
 TECHNICIAN_PORTS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073}
 DESK_PORT = 5074
-DESK_QUEUE, DESK_MEMBER = "xy-desk", "PJSIP/xy-desk"
+DESK_QUEUE, DESK_PHONE = "xy-desk", "PJSIP/xy-desk"
 TECHNICIAN_TALK = 2.0  # after pressing 1
 DESK_TALK = 3.0
 FAULTS = ("worker-kill", "redis-stop", "asterisk-restart", "ari-drop", "node-kill")
@@ -147,10 +152,14 @@ async def main() -> None:
     parser.add_argument(
         "--target", help="HOST:PORT the calls go to (default: the hotline's SIP address)"
     )
+    parser.add_argument(
+        "--desk-agents", type=int, help="the stand-in call centre's agents (default: enough)"
+    )
     options = parser.parse_args()
     rates = [float(rate) for rate in options.rate.split(",")]
+    agents = options.desk_agents or agents_needed(max(rates))
 
-    settings = await asyncio.to_thread(bring_up, options.workers)
+    settings = await asyncio.to_thread(bring_up, options.workers, agents)
     if options.fault == "node-kill" and settings.nodes == 1:
         parser.error("--fault node-kill needs several nodes: ./hotline up --nodes 2")
     target = options.target or f"{settings.sip_host}:{settings.sip_port}"
@@ -173,7 +182,7 @@ async def main() -> None:
             )
             print(
                 f"{settings.nodes} node(s), {options.workers} workers each, calls to {target}; "
-                f"{options.seconds:.0f} s per step"
+                f"{options.seconds:.0f} s per step; {agents} desk agents"
                 + (f"; fault: {options.fault}" if options.fault else "")
             )
             print(
@@ -181,13 +190,13 @@ async def main() -> None:
                 f"{'records':>7}  CPU ms/call: asterisk workers redis web kamailio = total"
             )
             for rate in rates:
-                await run_step(settings, redis, to, rate, options.seconds, options.fault)
+                await run_step(settings, redis, to, rate, options.seconds, options.fault, agents)
     finally:
         await redis.aclose()
-        await asyncio.to_thread(bring_down, settings)
+        await asyncio.to_thread(bring_down, settings, agents)
 
 
-def bring_up(workers: int) -> Settings:
+def bring_up(workers: int, agents: int) -> Settings:
     """The stack on the bench's database, its clock set, supervised; what ran before is kept."""
     base = prepare_stack(BENCH_REDIS_DB, Settings.from_env().nodes)
     os.environ.update(
@@ -200,27 +209,46 @@ def bring_up(workers: int) -> Settings:
     settings = dataclasses.replace(base, workers=workers)
     start_components(settings, ("kamailio", "worker", "web"))
     start_supervisor(settings)
-    desk_takes_every_call(settings, True)
+    for node in nodes_of(settings):
+        seat_desk_agents(node, agents)
     return settings
 
 
-def desk_takes_every_call(settings: Settings, yes: bool) -> None:
-    """The desk's one SIPp phone, standing in for xy AG's call centre, rung while it talks
-    (by every node's desk queue)."""
-    setting = "yes" if yes else "no"
+def agents_needed(rate: float) -> int:
+    """Agents for the desk calls of the rate (half the calls), each about DESK_TALK + 1 s."""
+    return math.ceil(rate / 2 * (DESK_TALK + 1))
+
+
+def seat_desk_agents(node: Settings, agents: int) -> None:
+    """The stand-in call centre in the node's desk queue (runtime only: a restart drops it)."""
+    for name, dial in desk_agents(agents):
+        asterisk.cli(
+            node,
+            f"queue add member {dial} to {DESK_QUEUE} penalty 0 as {name} "
+            f"state_interface {DESK_PHONE}",
+        )
+        asterisk.cli(node, f"queue set ringinuse yes on {dial} in {DESK_QUEUE}")
+
+
+def desk_agents(agents: int) -> list[tuple[str, str]]:
+    """(member name, dial string): the endpoint of the desk's phone, an agent's address."""
+    return [
+        (f"agent{n}", f"{DESK_PHONE}/sip:agent{n}@127.0.0.1:{DESK_PORT}")
+        for n in range(1, agents + 1)
+    ]
+
+
+def bring_down(settings: Settings, agents: int) -> None:
     for node in nodes_of(settings):
-        asterisk.cli(node, f"queue set ringinuse {setting} on {DESK_MEMBER} in {DESK_QUEUE}")
-
-
-def bring_down(settings: Settings) -> None:
-    desk_takes_every_call(settings, False)
+        for _, dial in desk_agents(agents):
+            asterisk.cli(node, f"queue remove member {dial} from {DESK_QUEUE}")
     processes.stop(settings, SUPERVISOR)
     worker.stop(settings)
     processes.stop(settings, "web")
 
 
 async def run_step(
-    settings, redis, to: str, rate: float, seconds: float, fault: str | None
+    settings, redis, to: str, rate: float, seconds: float, fault: str | None, agents: int
 ) -> None:
     count = max(2, round(rate * seconds / 2))  # per path
     meter = CpuMeter(settings)
@@ -252,7 +280,9 @@ async def run_step(
         ),
     )
     sampler = asyncio.create_task(_sample(meter, occupancy))
-    faulting = asyncio.create_task(inject(settings, fault, seconds / 2, report)) if fault else None
+    faulting = None
+    if fault:
+        faulting = asyncio.create_task(inject(settings, fault, seconds / 2, report, agents))
     premium, pro = await load
     if faulting is not None:
         await faulting
@@ -289,7 +319,9 @@ async def run_step(
         )
 
 
-async def inject(settings: Settings, fault: str, after: float, report: FaultReport) -> None:
+async def inject(
+    settings: Settings, fault: str, after: float, report: FaultReport, agents: int
+) -> None:
     await asyncio.sleep(after)
     report.at = time.time()
     watching = asyncio.create_task(_count_silent(settings, report))
@@ -304,25 +336,25 @@ async def inject(settings: Settings, fault: str, after: float, report: FaultRepo
         await asyncio.to_thread(asterisk.cli, settings, "core restart now")
         await asyncio.sleep(2)  # gone by then; wait_ready waits for the new one
         await asyncio.to_thread(asterisk.wait_ready, settings)
-        await asyncio.to_thread(desk_takes_every_call, settings, True)  # runtime-only setting
+        await asyncio.to_thread(seat_desk_agents, settings, agents)
     elif fault == "ari-drop":
         await asyncio.to_thread(asterisk.cli, settings, "module reload res_http_websocket.so")
     elif fault == "node-kill":
-        await asyncio.to_thread(_kill_node, nodes_of(settings)[KILLED_NODE - 1], report)
+        await asyncio.to_thread(_kill_node, nodes_of(settings)[KILLED_NODE - 1], report, agents)
     await watching
 
 
-def _kill_node(node: Settings, report: FaultReport) -> None:
+def _kill_node(node: Settings, report: FaultReport, agents: int) -> None:
     """SIGKILL to the node's Asterisk, counting the callers it carries (their channels from the
-    trunk, through Kamailio); once the supervisor has
-    started it again, its desk queue rings the desk's phone while it talks again."""
+    trunk, through Kamailio); once the supervisor has started it again, the stand-in call
+    centre's agents are seated in its desk queue again."""
     channels = asterisk.ari_get(node, "/channels") or []
     report.calls_on_killed_node = sum(c["name"].startswith("PJSIP/trunk-") for c in channels)
     report.at = time.time()
     os.kill(processes.running_pid(node, asterisk.name(node)), signal.SIGKILL)
     time.sleep(1.0)
     asterisk.wait_ready(node)
-    desk_takes_every_call(node, True)
+    seat_desk_agents(node, agents)
 
 
 def _print_node_kill(records: list[dict], report: FaultReport) -> None:

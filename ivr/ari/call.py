@@ -365,6 +365,7 @@ class Call:
         if await self._first(both_in, other._ended, limit=_CONFIRM_WAIT) is None:
             log.warning("%s and %s did not both enter bridge %s", self, other, bridge.bridge_id)
         both_in.cancel()
+        both_in.add_done_callback(_read_outcome)
         for call in (self, other):
             call._entering.pop(bridge.bridge_id, None)
         return bridge
@@ -853,3 +854,10 @@ def _header_variables(headers: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(f"SIP header {name} must not contain a line break")
         variables[f"PJSIP_HEADER(add,{name})"] = value
     return variables
+
+
+def _read_outcome(gathered: asyncio.Future[Any]) -> None:
+    """A gather cancelled keeps a CancelledError as its exception; read it, or asyncio logs it
+    as never retrieved."""
+    if not gathered.cancelled():
+        gathered.exception()

@@ -17,6 +17,7 @@ import base64
 import inspect
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -162,6 +163,8 @@ class AriClient:
         self.on_connect: Callable[[], Awaitable[None]] | None = None
         # the only event types Asterisk sends us (None: all); fewer events, less CPU on both sides
         self.event_types: Sequence[str] | None = None
+        # told how many seconds each REST request took, answered or not (Asterisk's load)
+        self.on_response_time: Callable[[float], None] | None = None
         self._headers = {"Authorization": basic_auth_header(user, password)}
         self._session = session
         self._owns_session = session is None
@@ -243,6 +246,7 @@ class AriClient:
         value is None are left out; booleans are sent as `true`/`false`.
         """
         session = self._require_session()
+        sent = time.monotonic()
         try:
             async with session.request(
                 method,
@@ -256,6 +260,9 @@ class AriClient:
                 data = await response.read()
         except (aiohttp.ClientConnectionError, TimeoutError) as error:
             raise AriUnavailable(None, method, path, _describe(error)) from error
+        finally:
+            if self.on_response_time is not None:
+                self.on_response_time(time.monotonic() - sent)
         if status >= 400:
             raise error_for_status(status, method, path, data)
         return json.loads(data) if data else None

@@ -138,8 +138,10 @@ class CallRecorder:
             technician_id=technician_id,
         )
 
-    async def overloaded(self, lag_seconds: float) -> None:
-        await self._event("overload", lag_ms=round(lag_seconds * 1000))
+    async def overloaded(self, lag_seconds: float, asterisk_seconds: float) -> None:
+        await self._event(
+            "overload", lag_ms=round(lag_seconds * 1000), asterisk_ms=round(asterisk_seconds * 1000)
+        )
 
     async def error(self, detail: str) -> None:
         await self._event("error", error=detail)

@@ -110,7 +110,8 @@ EVENT_KINDS = {
     "consent": "answer, key",
     "leg": "role, id, result (ringing, accepted, declined, not_accepted, or a dial failure)",
     "bridged": "role, id",
-    "overload": "lag_ms (the worker was past capacity: straight to the desk)",
+    "overload": "lag_ms, asterisk_ms (the worker's loop lag and Asterisk's response time when, "
+    "past capacity, it sent the call straight to the desk)",
     "error": "error",
     "orphan": "detail",
     "fail_open": "reason (no worker was connected: the dialplan took the call to the desk)",

@@ -42,8 +42,8 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         if runtime.load.overloaded:
             await shed_to_desk(talk)
             return
-        await talk.answer()
         await talk.record.started(call.caller_number, call.caller_name, talk.lang)
+        await talk.answer()
         await talk.say("greeting")
         await talk.record.first_prompt(call.first_prompt_delay)
         if runtime.tables.hotline.language_menu:
@@ -102,7 +102,7 @@ async def shed_to_desk(talk: Conversation) -> None:
     """Past capacity: the caller goes straight to the desk, with a record saying why."""
     talk.runtime.load.shed += 1
     await talk.record.started(talk.call.caller_number, talk.call.caller_name, talk.lang)
-    await talk.record.overloaded(talk.runtime.load.lag)
+    await talk.record.overloaded(talk.runtime.load.lag, talk.runtime.load.asterisk_delay)
     talk.outcome = "desk_overload"
     await talk.leave_for_dialplan(*DESK_FALLBACK)
 

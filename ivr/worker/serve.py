@@ -86,6 +86,7 @@ async def serve(settings: Settings) -> None:
 
     client.on_connect = announce_workers
     client.event_types = EVENT_TYPES
+    client.on_response_time = runtime.load.note_response
 
     async def channel_ids() -> set[str]:
         ours = {channel["id"] for channel in await client.request("GET", "/channels")}

@@ -27,3 +27,15 @@ async def test_a_blocked_loop_is_overloaded_and_recovers():
     await asyncio.sleep(1.5)
     probe.cancel()
     assert not gauge.overloaded, gauge.lag
+
+
+def test_slow_asterisk_answers_overload_the_worker_and_fast_ones_clear_it():
+    gauge = LoadGauge(limit=0.5)
+    gauge.note_response(2.0)  # one slow answer among many is no overload
+    assert not gauge.overloaded, gauge.asterisk_delay
+    for _ in range(20):
+        gauge.note_response(2.0)
+    assert gauge.overloaded and gauge.delay == gauge.asterisk_delay
+    for _ in range(40):
+        gauge.note_response(0.002)
+    assert not gauge.overloaded, gauge.asterisk_delay

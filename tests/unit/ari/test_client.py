@@ -283,3 +283,22 @@ async def test_requests_past_the_connection_limit_wait_for_a_free_connection():
         await client.close()
         await runner.cleanup()
     assert answered == 8 and len(peers) <= 2
+
+
+async def test_every_request_reports_how_long_asterisk_took(fake, client, refused_url):
+    took: list[float] = []
+    client.on_response_time = took.append
+    fake.replies[("POST", "/channels/c1/answer")] = (404, {"message": "Channel not found"})
+    await client.request("GET", "/channels")
+    with pytest.raises(NotFound):
+        await client.request("POST", "/channels/c1/answer")
+    assert len(took) == 2 and all(0 <= seconds < 1 for seconds in took)
+
+    unreachable = AriClient(refused_url, "user", "secret", "test-app")
+    unreachable.on_response_time = took.append
+    try:
+        with pytest.raises(AriUnavailable):
+            await unreachable.request("GET", "/channels")
+    finally:
+        await unreachable.close()
+    assert len(took) == 3, "a request that got no answer is reported too"

@@ -417,6 +417,24 @@ async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtim
     assert call.variables["__WINET_CUSTOMER"] == "klinik-seefeld"
 
 
+async def test_a_call_asterisk_would_not_answer_still_has_a_finished_record(
+    runtime: Runtime, redis_client
+):
+    async def times_out() -> None:
+        raise TimeoutError("ARI POST /answer: no reply")  # an Asterisk past capacity
+
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+    call.answer = times_out
+
+    await handle_call(call, runtime)
+
+    record = await calls.get_call(redis_client, call.channel_id)
+    assert record is not None, "the record opens before the call is answered"
+    assert record.summary["outcome"] == "desk_fallback"
+    assert record.summary["ended_at"]
+    assert call.left_for == ("hand-to-desk", "s", 1)
+
+
 async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Runtime):
     call = ScriptedCall(Script(PREMIUM), runtime.clock)
     await conversation(call, runtime).record.started(PREMIUM, "", "de")  # by a worker now dead
