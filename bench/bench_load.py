@@ -314,7 +314,7 @@ async def run_step(
             f"      fault {fault} at +{report.at - started:.1f} s: "
             f"{report.silent_callers} caller(s) silent > {SILENT_SECONDS:.0f} s, "
             f"{len(to_desk)} sent to the desk by it, "
-            f"{answered - len(complete)} record(s) lost, routing normal again after "
+            f"{_records_lost(answered, records)} record(s) lost, routing normal again after "
             + (f"{normal:.1f} s" if normal is not None else "never (within the step)")
         )
 
@@ -412,6 +412,13 @@ def _orphaned_on(node: Settings) -> set[str]:
         if channel.get("dialplan", {}).get("app_name") == "Stasis"
         and channel["dialplan"].get("app_data", "").split(",")[0] in dead
     }
+
+
+def _records_lost(answered: int, records: list[dict]) -> int:
+    """Records left unfinished, and answered calls with none (a call whose answer the fault
+    cut off on its way to the caller has a record but does not count as answered)."""
+    unfinished = sum(not r.get("ended_at") for r in records)
+    return unfinished + max(0, answered - len(records))
 
 
 def _routed_right(record: dict) -> bool:
