@@ -304,6 +304,7 @@ async def run_step(
         f"= {sum(per_call.values()):5.1f}"
     )
     _print_records_per_call(records)
+    _print_not_right(records)
     print(f"      {occupancy.text()}; Redis commands per call {commands / offered:.0f}")
     if fault == "node-kill":
         _print_node_kill(records, report)
@@ -370,6 +371,14 @@ def _print_node_kill(records: list[dict], report: FaultReport) -> None:
         f"more after the kill did not reach the right person; node {KILLED_NODE} took a call "
         f"again {taken}, and {len(back)} in all"
     )
+
+
+def _print_not_right(records: list[dict]) -> None:
+    """Where the calls that were not routed right went, by the outcome in their record
+    (`desk_overload`: admission control; `desk_fallback`: an error or a fault)."""
+    outcomes = Counter(r.get("outcome") or "unfinished" for r in records if not _routed_right(r))
+    if outcomes:
+        print("      not routed right: " + ", ".join(f"{n} {o}" for o, n in outcomes.most_common()))
 
 
 def _print_records_per_call(records: list[dict]) -> None:
