@@ -23,6 +23,8 @@ PRO = "+41912345678"  # studio-lugano: the notice path on Saturday; 2 withdraws
 PREMIUM = "+41441234567"
 RECONNECT_LIMIT = 5.0
 LEDGER_READ_WITHIN = READ_SECONDS + 5.0
+OVERLOAD_LIMIT_MS = 150
+LATE_ANSWERS = 1.0  # seconds every answer and event of Asterisk's is late
 
 
 async def withdrawn_call_is_handled(sipp, redis, settings) -> None:
@@ -80,6 +82,41 @@ async def test_worker_reconnects_after_the_websocket_drops(
         await asyncio.to_thread(behind_proxy.stop)
         await proxy.close()
         await asyncio.to_thread(worker.start)
+
+
+async def test_while_asterisk_answers_late_new_calls_go_straight_to_the_desk(
+    worker, phones, sipp, redis, stack_settings, tmp_path
+):
+    """Admission control gauges Asterisk's response time, not only the worker's own lag."""
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    proxy = CuttableProxy(int(stack_settings.ari_url.split(":")[2].split("/")[0]))
+    await proxy.start()
+    await asyncio.to_thread(worker.stop)
+    gauged = Worker(
+        stack_settings,
+        SATURDAY_MORNING,
+        tmp_path,
+        IVR_ARI_URL=f"http://127.0.0.1:{proxy.port}/ari",
+        IVR_OVERLOAD_LAG_MS=str(OVERLOAD_LIMIT_MS),
+    )
+    try:
+        await asyncio.to_thread(gauged.start)
+        await withdrawn_call_is_handled(sipp, redis, stack_settings)  # answered in time: admitted
+
+        proxy.answer_delay = LATE_ANSWERS
+        await sipp(PRO, hangup_after=5.0)  # its requests take a second each
+        call = await sipp(PREMIUM)
+    finally:
+        await asyncio.to_thread(gauged.stop)
+        await proxy.close()
+        await asyncio.to_thread(worker.start)
+
+    assert call.answered and call.hangup_by == "far_end"
+    await phones.wait_for("xy-desk", "incoming")
+    record = await wait_for_record(redis, caller=PREMIUM)
+    assert record.summary["outcome"] == "desk_overload"
+    [overload] = [event for event in record.events if event["kind"] == "overload"]
+    assert overload["asterisk_ms"] > OVERLOAD_LIMIT_MS, overload
 
 
 async def test_a_call_reaches_the_desk_while_the_worker_is_down_and_is_recorded_after(
