@@ -34,7 +34,7 @@ then, the calls that started 2 s after the kill or later and did not reach the r
 (the target is none), and when node 1, started again by the supervisor, took a call again.
 
 As root, with the machine to itself (hold the e2e lock when tests share it):
-    flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20,40,60 --seconds 20
+    flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20,40,50,60 --seconds 20
     flock /tmp/winet-e2e.lock .venv/bin/python -m bench.bench_load --rate 20 --fault worker-kill
     .venv/bin/python -m bench.bench_load --target 127.0.0.1:5060 --rate 20 --fault node-kill
 """
