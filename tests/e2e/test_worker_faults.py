@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
+from ivr.config import Settings
 from ivr.stack import asterisk
 from ivr.stack.launcher import start_components
 from ivr.worker.fail_open import READ_SECONDS
@@ -57,31 +61,41 @@ async def test_worker_reconnects_after_asterisk_restarts(worker, sipp, redis, st
     await withdrawn_call_is_handled(sipp, redis, stack_settings)
 
 
+@asynccontextmanager
+async def worker_behind_a_proxy(
+    worker: Worker, settings: Settings, work_dir: Path, **env: str
+) -> AsyncIterator[tuple[Worker, CuttableProxy]]:
+    """The session's worker stopped, and one that reaches ARI through a proxy in its place."""
+    proxy = CuttableProxy(int(settings.ari_url.split(":")[2].split("/")[0]))
+    await proxy.start()
+    await asyncio.to_thread(worker.stop)
+    behind = Worker(
+        settings,
+        SATURDAY_MORNING,
+        work_dir,
+        IVR_ARI_URL=f"http://127.0.0.1:{proxy.port}/ari",
+        **env,
+    )
+    try:
+        await asyncio.to_thread(behind.start)
+        yield behind, proxy
+    finally:
+        await asyncio.to_thread(behind.stop)
+        await proxy.close()
+        await asyncio.to_thread(worker.start)
+
+
 async def test_worker_reconnects_after_the_websocket_drops(
     worker, sipp, redis, stack_settings, tmp_path
 ):
-    proxy = CuttableProxy(int(stack_settings.ari_url.split(":")[2].split("/")[0]))
-    await proxy.start()
-    await asyncio.to_thread(worker.stop)
-    behind_proxy = Worker(
-        stack_settings,
-        SATURDAY_MORNING,
-        tmp_path,
-        IVR_ARI_URL=f"http://127.0.0.1:{proxy.port}/ari",
-    )
-    try:
-        await asyncio.to_thread(behind_proxy.start)
-        connections = behind_proxy.connections()
+    async with worker_behind_a_proxy(worker, stack_settings, tmp_path) as (behind, proxy):
+        connections = behind.connections()
 
         proxy.cut()
-        seconds = await reconnected_within(behind_proxy, connections, RECONNECT_LIMIT)
+        seconds = await reconnected_within(behind, connections, RECONNECT_LIMIT)
 
         print(f"\nworker reconnected {seconds:.2f} s after its websocket was cut")
         await withdrawn_call_is_handled(sipp, redis, stack_settings)
-    finally:
-        await asyncio.to_thread(behind_proxy.stop)
-        await proxy.close()
-        await asyncio.to_thread(worker.start)
 
 
 async def test_while_asterisk_answers_late_new_calls_go_straight_to_the_desk(
@@ -89,27 +103,13 @@ async def test_while_asterisk_answers_late_new_calls_go_straight_to_the_desk(
 ):
     """Admission control gauges Asterisk's response time, not only the worker's own lag."""
     await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
-    proxy = CuttableProxy(int(stack_settings.ari_url.split(":")[2].split("/")[0]))
-    await proxy.start()
-    await asyncio.to_thread(worker.stop)
-    gauged = Worker(
-        stack_settings,
-        SATURDAY_MORNING,
-        tmp_path,
-        IVR_ARI_URL=f"http://127.0.0.1:{proxy.port}/ari",
-        IVR_OVERLOAD_LAG_MS=str(OVERLOAD_LIMIT_MS),
-    )
-    try:
-        await asyncio.to_thread(gauged.start)
+    limit = {"IVR_OVERLOAD_LAG_MS": str(OVERLOAD_LIMIT_MS)}
+    async with worker_behind_a_proxy(worker, stack_settings, tmp_path, **limit) as (_, proxy):
         await withdrawn_call_is_handled(sipp, redis, stack_settings)  # answered in time: admitted
 
         proxy.answer_delay = LATE_ANSWERS
         await sipp(PRO, hangup_after=5.0)  # its requests are answered late
         call = await sipp(PREMIUM)
-    finally:
-        await asyncio.to_thread(gauged.stop)
-        await proxy.close()
-        await asyncio.to_thread(worker.start)
 
     assert call.answered and call.hangup_by == "far_end"
     await phones.wait_for("xy-desk", "incoming")

@@ -4,6 +4,7 @@ answer late."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class CuttableProxy:
@@ -41,51 +42,42 @@ class CuttableProxy:
     async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         self._writers.update((writer, up_writer))
-        late: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        pipes = (
-            self._pipe(reader, up_writer),
-            self._receive_answers(up_reader, late),
-            self._deliver_answers(late, writer),
-        )
-        for pipe in pipes:
-            task = asyncio.create_task(pipe)
-            self._pipes.add(task)
-            task.add_done_callback(self._pipes.discard)
+        directions = ((reader, up_writer, lambda: 0.0), (up_reader, writer, self._late_by))
+        for source, sink, delay in directions:
+            due: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+            for pipe in (self._receive(source, due, delay), self._deliver(due, sink)):
+                task = asyncio.create_task(pipe)
+                self._pipes.add(task)
+                task.add_done_callback(self._pipes.discard)
+
+    def _late_by(self) -> float:
+        return self.answer_delay
 
     @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        try:
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            sink.transport.abort()
-
-    async def _receive_answers(
-        self, source: asyncio.StreamReader, late: asyncio.Queue[tuple[float, bytes]]
+    async def _receive(
+        source: asyncio.StreamReader,
+        due: asyncio.Queue[tuple[float, bytes]],
+        delay: Callable[[], float],
     ) -> None:
+        """Each chunk read, with the time it is due at the other end (b"": the end)."""
         loop = asyncio.get_running_loop()
         try:
             while data := await source.read(65536):
-                late.put_nowait((loop.time() + self.answer_delay, data))
+                due.put_nowait((loop.time() + delay(), data))
         except (ConnectionError, OSError):
             pass
         finally:
-            late.put_nowait((loop.time(), b""))
+            due.put_nowait((loop.time(), b""))
 
     @staticmethod
-    async def _deliver_answers(
-        late: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter
-    ) -> None:
+    async def _deliver(due: asyncio.Queue[tuple[float, bytes]], sink: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                due, data = await late.get()
+                at, data = await due.get()
                 if not data:
                     break
-                await asyncio.sleep(max(0.0, due - loop.time()))
+                await asyncio.sleep(max(0.0, at - loop.time()))
                 sink.write(data)
                 await sink.drain()
         except (ConnectionError, OSError):
