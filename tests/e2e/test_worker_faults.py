@@ -27,6 +27,7 @@ PRO = "+41912345678"  # studio-lugano: the notice path on Saturday; 2 withdraws
 PREMIUM = "+41441234567"
 RECONNECT_LIMIT = 5.0
 LEDGER_READ_WITHIN = READ_SECONDS + 5.0
+UNREGISTER_LIMIT = 2.0
 OVERLOAD_LIMIT_MS = 300
 LATE_ANSWERS = 2.0  # seconds every answer and event of Asterisk's is late
 
@@ -59,6 +60,14 @@ async def test_worker_reconnects_after_asterisk_restarts(worker, sipp, redis, st
 
     print(f"\nworker reconnected {seconds:.2f} s after Asterisk's ARI answered again")
     await withdrawn_call_is_handled(sipp, redis, stack_settings)
+
+
+async def unregistered_within(settings: Settings, limit: float) -> None:
+    """Asterisk drops a stopped worker's application once it reads the websocket's end."""
+    started = time.monotonic()
+    while await asyncio.to_thread(app_registered, settings):
+        assert time.monotonic() - started < limit, f"application still listed after {limit} s"
+        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -125,7 +134,7 @@ async def test_a_call_reaches_the_desk_while_the_worker_is_down_and_is_recorded_
     await phones.configure("xy-desk", answer_after=0.5, hangup_after=3)
     await asyncio.to_thread(worker.stop)
     try:
-        assert not app_registered(stack_settings)
+        await unregistered_within(stack_settings, UNREGISTER_LIMIT)
         call = await sipp(PREMIUM, [(1.0, "42#")])
     finally:
         await asyncio.to_thread(worker.start)
