@@ -150,10 +150,14 @@ async def ari(settings: Settings) -> AsyncIterator[Harness]:
         for phone_id in harness.far_events:
             await harness.hang_up_far(phone_id)
         left = await eventually_empty(harness.leftovers)
-        bridges = {b["id"] for b in await far.request("GET", "/bridges")} - bridges_before
+
+        async def new_bridges() -> list[str]:
+            return sorted({b["id"] for b in await far.request("GET", "/bridges")} - bridges_before)
+
+        bridges = await eventually_empty(new_bridges)
         await far.close()
     assert left == [], f"channels left behind: {left}"
-    assert bridges == set(), f"bridges left behind: {bridges}"
+    assert bridges == [], f"bridges left behind: {bridges}"
 
 
 async def eventually_empty(
@@ -177,15 +181,21 @@ async def until(condition: Callable[[], Any], within: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def until_gone(client: AriClient, resource: str, within: float = 5.0) -> None:
-    """Our hangup returns at StasisEnd; Asterisk destroys the channel a moment later."""
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                await client.request("GET", resource)
-            except NotFound:
-                return
-            await asyncio.sleep(0.02)
+async def gone(client: AriClient, *resources: str) -> bool:
+    """Our hang-up returns at StasisEnd; Asterisk destroys the channel a moment later."""
+
+    async def still_there() -> list[str]:
+        return [resource for resource in resources if await _exists(client, resource)]
+
+    return await eventually_empty(still_there, within=5.0) == []
+
+
+async def _exists(client: AriClient, resource: str) -> bool:
+    try:
+        await client.request("GET", resource)
+    except NotFound:
+        return False
+    return True
 
 
 # -- verbs -------------------------------------------------------------------------------------
@@ -238,7 +248,7 @@ async def test_originating_into_our_app_gives_the_handler_a_call(ari):
     )
     assert await asyncio.wait_for(handled, 5.0) == channel_id
     assert ari.reports[0].outcome == "done"
-    await until_gone(ari.far, f"/channels/{channel_id}")
+    assert await gone(ari.far, f"/channels/{channel_id}")
 
 
 async def test_collect_digits_hears_keys_pressed_during_the_prompt(ari):
@@ -323,8 +333,7 @@ async def test_dial_a_second_leg_and_bridge_it(ari):
     await until(lambda: "hung_up" in seen)
     assert seen["hung_up"] is seen["caller"]
     await until(lambda: not ari.apps[0].active_calls)
-    await until_gone(ari.far, f"/channels/{seen['leg']}")
-    await until_gone(ari.far, f"/bridges/{seen['bridge']}")
+    assert await gone(ari.far, f"/channels/{seen['leg']}", f"/bridges/{seen['bridge']}")
 
 
 @pytest.mark.parametrize(
