@@ -20,9 +20,6 @@ from ivr.routing import Decision, Leg
 from ivr.worker.runtime import Runtime
 
 MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
-# Set on the caller's channel by the desk queue's dialplan when an agent answers (the agent's
-# endpoint): dialplan/extensions.conf, context desk-answered.
-DESK_AGENT_VARIABLE = "WINET_DESK_AGENT"
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ class Conversation:
         """
         bridge = await self.call.bridge(queue)
         await self.record.bridged(desk.kind, desk.id)
-        answered = asyncio.ensure_future(self.call.variable_set(DESK_AGENT_VARIABLE))
+        answered = asyncio.ensure_future(queue.answered_beyond())
         ended = asyncio.ensure_future(bridge.wait_hangup())
         offered: asyncio.Future[str | None] | None = None
         try:

@@ -50,8 +50,6 @@ EVENT_TYPES = (
     "ChannelDestroyed",
     "Dial",
     "ApplicationReplaced",
-    # the desk queue tells the caller's channel which agent answered (`variable_set`)
-    "ChannelVarset",
 )
 
 _CONFIRM_WAIT = 2.0  # seconds to wait for Asterisk's event after a stop, hang-up or continue
@@ -59,6 +57,9 @@ _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
 PLAYBACKS_PROBED = 64  # a call's playbacks a successor looks for (a call plays a dozen or so)
 KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
+LOCAL_CHANNEL = "Local/"
+LOCAL_DIALPLAN_HALF = ";2"  # ARI names a Local pair's halves ID and ID;2 (we get the first)
+_CHANNEL_NAME = re.compile(r"[^/]+/(.+)-[0-9a-f]{8}")  # technology/endpoint-sequence
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 # Q.850 hang-up causes, then Dial events' DIALSTATUS, to the reasons a flow acts on.
@@ -165,8 +166,8 @@ class Call:
         self._dialstatus: str | None = None
         self._playbacks: dict[str, _Playback] = {}
         self._entering: dict[str, asyncio.Future[None]] = {}
-        self._variables: dict[str, asyncio.Future[str]] = {}
-        self._variables_set: dict[str, str] = {}  # by the dialplan, as ChannelVarset told
+        self._answered_beyond: asyncio.Future[str] = loop.create_future()
+        self._dialplan_half: str | None = None  # of a Local channel we dialled
         self._digit_keys = ""
         self._digits: deque[str] = deque(maxlen=KEYS_KEPT)
         self._digit_waiter: asyncio.Future[str] | None = None
@@ -319,6 +320,8 @@ class Call:
         if self.ended:
             raise self._hung_up()
         leg = Call(self._client, {"id": _new_id()}, args=(LEG_ARG,), on_playback=self.on_playback)
+        if endpoint.startswith(LOCAL_CHANNEL):
+            leg._follow_dialplan_half()
         self._legs.append(leg)
         try:
             try:
@@ -405,17 +408,13 @@ class Call:
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
 
-    async def variable_set(self, name: str) -> str:
-        """The value the dialplan (of this channel or another one, e.g. with MASTER_CHANNEL)
-        set the channel variable `name` to on this channel, waiting until it does if it has
-        not yet. CallerHungUp when the channel ends first."""
-        if name in self._variables_set:  # before anyone waited: e.g. a quick desk agent
-            return self._variables_set[name]
-        waiter = self._variables.get(name)
-        if waiter is None:
-            waiter = self._variables[name] = asyncio.get_running_loop().create_future()
-        await self._first(waiter)
-        return waiter.result()
+    async def answered_beyond(self) -> str:
+        """For a Local channel we dialled: the endpoint of whoever answered the call its
+        dialplan half placed (e.g. the queue member app_queue connected), waiting until one
+        does; an answer that came before the wait counts. CallerHungUp when this channel ends
+        first."""
+        await self._first(self._answered_beyond)
+        return self._answered_beyond.result()
 
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         """Await work on another channel (e.g. a whisper to a second leg) while this one
@@ -445,6 +444,8 @@ class Call:
             except AriError as error:
                 log.warning("could not hang up %s at the end of the call: %s", self, error)
         self._client.unwatch(self.channel_id, self._on_event)
+        if self._dialplan_half is not None:
+            self._client.unwatch(self._dialplan_half, self._on_dialplan_half_event)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -471,12 +472,6 @@ class Call:
         elif kind == "StasisStart":
             self.stasis_start_at = event.get("timestamp")
             _resolve(self._in_stasis)
-        elif kind == "ChannelVarset":
-            name, value = event.get("variable", ""), event.get("value", "")
-            self._variables_set[name] = value
-            waiter = self._variables.get(name)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(value)
         elif kind == "Dial":
             self._dialstatus = event.get("dialstatus") or self._dialstatus
         elif kind == "ChannelHangupRequest":
@@ -494,6 +489,18 @@ class Call:
         elif kind == RESYNC_EVENT:
             return self._after_resync(event["channel"])
         return None
+
+    def _follow_dialplan_half(self) -> None:
+        """This channel is the half of a Local pair that Asterisk hands us; the other half runs
+        the dialplan, and its Dial events say who answered there."""
+        self._dialplan_half = self.channel_id + LOCAL_DIALPLAN_HALF
+        self._client.watch(self._dialplan_half, self._on_dialplan_half_event)
+
+    def _on_dialplan_half_event(self, event: Event) -> None:
+        if event["type"] == "Dial" and event.get("dialstatus") == "ANSWER":
+            answered = _endpoint_of((event.get("peer") or {}).get("name", ""))
+            if not self._answered_beyond.done():
+                self._answered_beyond.set_result(answered)
 
     def _end(self, detail: str) -> None:
         if self._ended.done():
@@ -758,6 +765,7 @@ async def _originate(
         "app": client.app,
         "appArgs": LEG_ARG,
         "channelId": leg.channel_id,
+        "otherChannelId": leg._dialplan_half,
         "originator": originator,
         "timeout": math.ceil(ring_seconds),
         "callerId": caller_id,
@@ -806,6 +814,12 @@ def playback_id_of(channel_id: str, count: int) -> str:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _endpoint_of(channel_name: str) -> str:
+    """ "PJSIP/xy-desk-0000002a" -> "xy-desk": the endpoint a channel driver's channel is of."""
+    match = _CHANNEL_NAME.fullmatch(channel_name)
+    return match.group(1) if match else channel_name
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -99,8 +99,10 @@ def channel_id_of(event: Event) -> str | None:
     if playback is not None:
         target = playback.get("target_uri", "")
         return target[len("channel:") :] if target.startswith("channel:") else None
-    peer = event.get("peer")  # Dial events name the dialled channel as the peer
-    return peer["id"] if peer is not None else None
+    # Dial events: the channel that dials (app_queue on a Local channel's dialplan half), or
+    # for a channel ARI originated, which nothing dials, the dialled one (the peer)
+    dialling = event.get("caller") or event.get("peer")
+    return dialling["id"] if dialling is not None else None
 
 
 def in_stasis_app(channel: Mapping[str, Any], app: str) -> bool:

@@ -366,20 +366,57 @@ async def test_a_successor_stops_what_a_dead_worker_left_playing(fake, client, c
     assert {"/playbacks/c1-play-2", "/playbacks/c1-play-3"} <= set(deleted)
 
 
-async def test_a_variable_set_before_anyone_waits_for_it_is_not_missed(fake, call):
-    """A desk agent answering before the caller is bridged to the queue leg sets the variable
-    first; the wait that follows still gets it."""
-    await fake.push(fake.event("ChannelVarset", "c1", variable="WINET_DESK_AGENT", value="xy-desk"))
+async def _dial_local(fake, call, answers=()):
+    """Dial a Local channel; Asterisk answers its first half (into our application) and then
+    sends `answers`: events of its second half, the one running the dialplan."""
+
+    def script(recorded):
+        if recorded.path == "/channels" and recorded.method == "POST":
+            return [fake.event("StasisStart", recorded.query["channelId"], args=["leg"])]
+        return []
+
+    fake.script = script
+    leg = await call.dial("Local/xy-desk@desk-queue/n", timeout=20)
+    originate = fake.requested("POST", "/channels")[0]
+    assert originate.query["otherChannelId"] == leg.channel_id + ";2"
+    for event in answers:
+        await fake.push(event)
+    return leg
+
+
+def _queue_dial(fake, leg, status, member="PJSIP/xy-desk-2-0000002a"):
+    """app_queue on the Local leg's dialplan half ringing (or connecting) a member."""
+    half = fake.channel(leg.channel_id + ";2")
+    peer = {"id": "member-leg", "name": member}
+    return fake.event("Dial", caller=half, peer=peer, dialstatus=status)
+
+
+async def test_who_answered_beyond_a_local_leg_is_told_by_the_dial_of_its_other_half(fake, call):
+    leg = await _dial_local(fake, call)
+    waiting = asyncio.ensure_future(leg.answered_beyond())
+    await fake.push(_queue_dial(fake, leg, ""))
+    await fake.push(_queue_dial(fake, leg, "RINGING"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "ringing a member is not an answer"
+
+    await fake.push(_queue_dial(fake, leg, "ANSWER"))
+
+    assert await asyncio.wait_for(waiting, 1.0) == "xy-desk-2"
+
+
+async def test_an_answer_beyond_a_local_leg_before_anyone_waits_is_not_missed(fake, call):
+    """A desk agent answering before the caller is bridged to the queue leg."""
+    leg = await _dial_local(fake, call)
+    await fake.push(_queue_dial(fake, leg, "ANSWER"))
     await asyncio.sleep(0.05)
 
-    assert await asyncio.wait_for(call.variable_set("WINET_DESK_AGENT"), 1.0) == "xy-desk"
+    assert await asyncio.wait_for(leg.answered_beyond(), 1.0) == "xy-desk-2"
 
 
-async def test_a_variable_set_later_ends_the_wait(fake, call):
-    waiting = asyncio.ensure_future(call.variable_set("WINET_DESK_AGENT"))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
+async def test_waiting_for_an_answer_beyond_a_local_leg_ends_when_the_leg_does(fake, call):
+    leg = await _dial_local(fake, call)
+    waiting = asyncio.ensure_future(leg.answered_beyond())
+    await fake.push(fake.event("ChannelDestroyed", leg.channel_id, cause=16))
 
-    await fake.push(fake.event("ChannelVarset", "c1", variable="WINET_DESK_AGENT", value="a1"))
-
-    assert await asyncio.wait_for(waiting, 1.0) == "a1"
+    with pytest.raises(CallerHungUp):
+        await asyncio.wait_for(waiting, 1.0)

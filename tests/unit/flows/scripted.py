@@ -170,7 +170,7 @@ class ScriptedCall:
             self.clock.advance(timeout if behaviour == "no_answer" else 1.0)
             raise DialFailed(behaviour, endpoint)
         self.clock.advance(3.0)
-        return ScriptedLeg(endpoint, behaviour, self.clock)
+        return ScriptedLeg(endpoint, behaviour, self)
 
     async def bridge(self, other: ScriptedLeg) -> ScriptedBridge:
         self._check_up()
@@ -191,14 +191,6 @@ class ScriptedCall:
 
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         return await awaitable
-
-    async def variable_set(self, name: str) -> str:
-        """Only the desk queue's agent variable is ever set: when the scripted agent answers."""
-        agent = self.script.desk_agent
-        if agent is None or self.bridged_with[-1:] != [QUEUE_LEG]:
-            await asyncio.Event().wait()  # nobody answers: until the flow stops waiting
-        self.clock.advance(self.script.queue_seconds)
-        return agent
 
     async def close(self) -> None:
         self._ended = True
@@ -243,11 +235,12 @@ class ScriptedCall:
 class ScriptedLeg:
     """A technician's or the desk's phone that answered."""
 
-    def __init__(self, endpoint: str, behaviour: str, clock: ScriptClock) -> None:
+    def __init__(self, endpoint: str, behaviour: str, dialler: ScriptedCall) -> None:
         self.endpoint = endpoint
         self.behaviour = behaviour
         self.channel_id = f"leg-{next(_ids)}"
-        self.clock = clock
+        self.dialler = dialler
+        self.clock = dialler.clock
         self.heard: list[tuple[str, ...]] = []
         self.ended = False
 
@@ -268,6 +261,14 @@ class ScriptedLeg:
 
     async def hangup(self, reason: str = "normal") -> None:
         self.ended = True
+
+    async def answered_beyond(self) -> str:
+        """The desk queue's leg: the scripted agent answers once the caller waits with it."""
+        agent = self.dialler.script.desk_agent
+        if agent is None or self.dialler.bridged_with[-1:] != [self.endpoint]:
+            await asyncio.Event().wait()  # nobody answers: until the flow stops waiting
+        self.clock.advance(self.dialler.script.queue_seconds)
+        return agent
 
 
 class ScriptedBridge:
