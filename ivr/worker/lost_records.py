@@ -22,13 +22,13 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 5.0
 REASON = "the channel was gone and nobody had finished the record"
 
-ChannelIds = Callable[[], Awaitable[set[str]]]
+ChannelsAlive = Callable[[set[str]], Awaitable[set[str]]]  # of these ids, those Asterisk has
 
 
 class LostRecordSweeper:
-    def __init__(self, runtime: Runtime, channel_ids: ChannelIds) -> None:
+    def __init__(self, runtime: Runtime, channels_alive: ChannelsAlive) -> None:
         self._runtime = runtime
-        self._channel_ids = channel_ids
+        self._channels_alive = channels_alive
         self._missing_once: set[str] = set()
 
     async def sweep(self) -> list[str]:
@@ -37,7 +37,7 @@ class LostRecordSweeper:
         if not open_calls:
             self._missing_once.clear()
             return []
-        alive = await self._channel_ids()
+        alive = await self._channels_alive(set(open_calls))
         missing = {call_id for call_id in open_calls if call_id not in alive}
         closing, self._missing_once = missing & self._missing_once, missing - self._missing_once
         closed = []

@@ -20,12 +20,13 @@ from ivr.ari.app import StasisApp
 from ivr.ari.call import EVENT_TYPES, originate
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
-from ivr.config import Settings, nodes_of
+from ivr.config import Settings
 from ivr.flows.hotline import handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
-from ivr.stack.asterisk import ari_get, fail_open_ledger
+from ivr.stack.asterisk import fail_open_ledger
+from ivr.worker.channels_alive import channels_alive
 from ivr.worker.fail_open import FailOpenLedger
 from ivr.worker.lost_records import LostRecordSweeper
 from ivr.worker.notifier import Notifier
@@ -47,17 +48,6 @@ ARI_SESSIONS_KEPT_FREE = 10
 
 class StartupError(Exception):
     """The worker must not take calls; the message says what to fix."""
-
-
-def other_nodes_channel_ids(settings: Settings) -> set[str]:
-    """With several Asterisk nodes, the channels of the other nodes: a record open for a call
-    there is not lost. A node that does not answer fails the sweep, which waits for it."""
-    return {
-        channel["id"]
-        for node in nodes_of(settings)
-        if node.node != settings.node
-        for channel in ari_get(node, "/channels") or []
-    }
 
 
 async def serve(settings: Settings) -> None:
@@ -88,15 +78,14 @@ async def serve(settings: Settings) -> None:
     client.event_types = EVENT_TYPES
     client.on_response_time = runtime.load.note_response
 
-    async def channel_ids() -> set[str]:
-        ours = {channel["id"] for channel in await client.request("GET", "/channels")}
-        return ours | await asyncio.to_thread(other_nodes_channel_ids, settings)
+    async def alive(ids: set[str]) -> set[str]:
+        return await channels_alive(client, settings, ids)
 
     _, ledger = fail_open_ledger(settings)
     housekeeping = [
         asyncio.create_task(runtime.backlog.run(), name="record-backlog"),
         asyncio.create_task(runtime.load.run(), name="load-gauge"),
-        asyncio.create_task(LostRecordSweeper(runtime, channel_ids).run(), name="lost-records"),
+        asyncio.create_task(LostRecordSweeper(runtime, alive).run(), name="lost-records"),
         asyncio.create_task(FailOpenLedger(runtime.redis, ledger).run(), name="fail-open-ledger"),
     ]
     stop = asyncio.Event()

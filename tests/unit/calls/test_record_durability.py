@@ -98,10 +98,10 @@ async def test_the_sweeper_closes_records_whose_channel_stays_gone(redis_client,
         await calls.start_call(redis_client, call_id, "+41", START)
     channels = {"alive"}
 
-    async def channel_ids() -> set[str]:
-        return set(channels)
+    async def channels_alive(ids: set[str]) -> set[str]:
+        return ids & channels
 
-    sweeper = LostRecordSweeper(runtime_stub(redis_client), channel_ids)
+    sweeper = LostRecordSweeper(runtime_stub(redis_client), channels_alive)
     assert await sweeper.sweep() == [], "a channel missing once may be a call just ending"
     await calls.finish_call(redis_client, "finishing", START, "desk", "caller", 16)
 
