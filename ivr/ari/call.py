@@ -58,7 +58,7 @@ _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
 PLAYBACKS_PROBED = 64  # a call's playbacks a successor looks for (a call plays a dozen or so)
 KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
 LOCAL_CHANNEL = "Local/"
-LOCAL_DIALPLAN_HALF = ";2"  # ARI names a Local pair's halves ID and ID;2 (we get the first)
+LOCAL_DIALPLAN_HALF = ";2"  # the id we give a Local pair's second half (ours is the first)
 _CHANNEL_NAME = re.compile(r"[^/]+/(.+)-[0-9a-f]{8}")  # technology/endpoint-sequence
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
