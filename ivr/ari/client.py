@@ -1,4 +1,5 @@
-"""A thin ARI client on aiohttp: REST calls with typed errors, and the event websocket.
+"""A thin ARI client: REST calls with typed errors (`rest.py`), and the event websocket
+(aiohttp).
 
 The websocket reconnects with capped exponential backoff. After every connect the client
 resyncs: channels it was following that are gone get a synthetic `ChannelDestroyed`, channels
@@ -23,6 +24,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
+
+from ivr.ari.rest import RestConnections
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +151,6 @@ class AriClient:
         password: str,
         app: str,
         *,
-        session: aiohttp.ClientSession | None = None,
         heartbeat: float = 5.0,
         backoff: tuple[float, float] = (0.2, 2.0),
         request_timeout: float = 10.0,
@@ -168,15 +170,13 @@ class AriClient:
         # told how many seconds each REST request took, answered or not (Asterisk's load)
         self.on_response_time: Callable[[float], None] | None = None
         self._headers = {"Authorization": basic_auth_header(user, password)}
-        self._session = session
-        self._owns_session = session is None
-        # A session of our own carries the header; a lent one gets it with every request.
-        self._per_request_headers = None if session is None else self._headers
+        self._session: aiohttp.ClientSession | None = None  # the event websocket's
+        self._rest: RestConnections | None = None
         self._heartbeat = heartbeat
         self._backoff_min, self._backoff_max = backoff
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._request_timeout = request_timeout
         self._orphan_settle = orphan_settle
-        # REST requests beyond this many at once wait for a free connection (a session of our own)
+        # REST requests beyond this many at once wait for a free connection
         self._connections = connections
         self._channels: dict[str, _ChannelEvents] = {}
         self._connected = asyncio.Event()
@@ -228,9 +228,12 @@ class AriClient:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._channels.clear()
         self._events_task = self._resync_task = self._hook_task = None
-        if self._owns_session and self._session is not None:
+        if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._rest is not None:
+            await self._rest.close()
+            self._rest = None
 
     # -- REST --------------------------------------------------------------------------------
 
@@ -247,20 +250,18 @@ class AriClient:
         `path` is relative to the ARI base URL, e.g. `/channels/ID/answer`. Parameters whose
         value is None are left out; booleans are sent as `true`/`false`.
         """
-        session = self._require_session()
+        if self._closed:
+            raise RuntimeError("this AriClient is closed")
+        if self._rest is None:
+            self._rest = RestConnections(
+                self.base_url, self._headers, self._connections, self._request_timeout
+            )
+        query = _query(params) if params else None
+        payload = None if body is None else json.dumps(body).encode()
         sent = time.monotonic()
         try:
-            async with session.request(
-                method,
-                self.base_url + path,
-                params=_query(params) if params else None,
-                json=body,
-                headers=self._per_request_headers,
-                timeout=self._timeout,
-            ) as response:
-                status = response.status
-                data = await response.read()
-        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+            status, data = await self._rest.request(method, path, query, payload)
+        except (OSError, TimeoutError) as error:
             raise AriUnavailable(None, method, path, _describe(error)) from error
         finally:
             if self.on_response_time is not None:
@@ -274,9 +275,8 @@ class AriClient:
             raise RuntimeError("this AriClient is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=self._request_timeout),
             )
         return self._session
 
@@ -379,7 +379,7 @@ class AriClient:
         while True:
             try:
                 ws = await self._require_session().ws_connect(
-                    url, params=params, headers=self._per_request_headers, heartbeat=self._heartbeat
+                    url, params=params, heartbeat=self._heartbeat
                 )
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 self._last_error = _describe(error)
@@ -486,15 +486,15 @@ async def _finish(awaitable: Awaitable[None] | None) -> None:
         log.exception("ARI event listener failed")
 
 
-def _query(params: Mapping[str, QueryValue]) -> dict[str, str | int | float]:
-    query: dict[str, str | int | float] = {}
+def _query(params: Mapping[str, QueryValue]) -> dict[str, str]:
+    query: dict[str, str] = {}
     for name, value in params.items():
         if value is None:
             continue
         if isinstance(value, bool):
             query[name] = "true" if value else "false"
         else:
-            query[name] = value
+            query[name] = str(value)
     return query
 
 

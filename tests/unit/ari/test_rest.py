@@ -1,0 +1,175 @@
+"""The REST transport against small raw TCP servers: what it does when Asterisk's answer is
+split, missing, malformed or late, and when Asterisk closes a connection it kept open."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from ivr.ari.rest import MalformedResponse, RestConnections
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK = b'HTTP/1.1 200 OK\r\nContent-type: application/json\r\nContent-Length: 13\r\n\r\n{"value":"2"}'
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return head + await reader.readexactly(int(line.split(b":")[1]))
+    return head
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(handler: Handler) -> str:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        servers.append(server)
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/ari"
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+async def test_an_answer_in_pieces_is_put_together_and_the_request_is_well_formed(serve):
+    seen: list[bytes] = []
+
+    async def piecemeal(reader, writer):
+        seen.append(await read_request(reader))
+        for piece in (OK[:20], OK[20:60], OK[60:-3], OK[-3:]):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        writer.close()
+
+    rest = RestConnections(await serve(piecemeal), {"Authorization": "Basic eA=="}, 2, 5.0)
+    status, body = await rest.request(
+        "POST", "/channels/1701.5;2/play", {"media": "sound:hello world"}, b'{"a":1}'
+    )
+    await rest.close()
+    assert (status, body) == (200, b'{"value":"2"}')
+    head, _, sent_body = seen[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /ari/channels/1701.5;2/play?media=sound%3Ahello%20world HTTP/1.1"
+    assert b"Authorization: Basic eA==" in lines and b"Content-Length: 7" in lines
+    assert sent_body == b'{"a":1}'
+
+
+async def test_a_connection_is_kept_for_the_next_request(serve):
+    connections = 0
+
+    async def keep_alive(reader, writer):
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(OK)
+
+    rest = RestConnections(await serve(keep_alive), {}, 4, 5.0)
+    for _ in range(5):
+        assert (await rest.request("GET", "/asterisk/variable", None, None))[0] == 200
+    await rest.close()
+    assert connections == 1
+
+
+async def test_a_kept_connection_closed_before_any_answer_is_replaced_without_an_error(serve):
+    answered = 0
+
+    async def one_answer_per_connection(reader, writer):
+        nonlocal answered
+        await read_request(reader)
+        answered += 1
+        writer.write(OK)
+        await writer.drain()
+        await read_request(reader)
+        writer.close()  # as when Asterisk closes an idle connection as the request arrives
+
+    rest = RestConnections(await serve(one_answer_per_connection), {}, 1, 5.0)
+    await rest.request("GET", "/channels", None, None)
+    assert (await rest.request("GET", "/channels", None, None))[0] == 200
+    await rest.close()
+    assert answered == 2
+
+
+async def test_a_connection_closed_halfway_through_an_answer_is_an_error_not_a_retry(serve):
+    attempts = 0
+
+    async def cut(reader, writer):
+        nonlocal attempts
+        await read_request(reader)
+        attempts += 1
+        writer.write(OK[:-4])
+        await writer.drain()
+        writer.close()
+
+    rest = RestConnections(await serve(cut), {}, 1, 5.0)
+    with pytest.raises(ConnectionError):
+        await rest.request("POST", "/channels", None, None)
+    await rest.close()
+    assert attempts == 1, "a request Asterisk may have carried out is not sent twice"
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        (b"SIP/2.0 200 OK\r\n\r\n", "not an HTTP status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "bad Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked"),
+        (b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", "no Content-Length"),
+    ],
+)
+async def test_an_answer_this_client_cannot_read_names_what_is_wrong(serve, answer, named):
+    async def odd(reader, writer):
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    rest = RestConnections(await serve(odd), {}, 1, 5.0)
+    with pytest.raises(MalformedResponse, match=named):
+        await rest.request("GET", "/channels", None, None)
+    await rest.close()
+
+
+async def test_an_empty_answer_and_no_body_statuses(serve):
+    async def no_content(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+
+    rest = RestConnections(await serve(no_content), {}, 1, 5.0)
+    assert await rest.request("DELETE", "/bridges/b1", None, None) == (204, b"")
+    await rest.close()
+
+
+async def test_no_answer_within_the_timeout_is_a_timeout_and_the_connection_is_dropped(serve):
+    connections = 0
+
+    async def silent_once(reader, writer):
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        if connections == 1:
+            await asyncio.sleep(2)
+        writer.write(OK)
+        await writer.drain()
+
+    rest = RestConnections(await serve(silent_once), {}, 1, 0.2)
+    with pytest.raises(TimeoutError):
+        await rest.request("GET", "/channels", None, None)
+    assert (await rest.request("GET", "/channels", None, None))[0] == 200
+    await rest.close()
+    assert connections == 2, "a connection whose answer never came is not reused"
+
+
+def test_only_plain_http_urls_are_taken():
+    with pytest.raises(ValueError, match="must be http://"):
+        RestConnections("https://127.0.0.1:8089/ari", {}, 1, 1.0)
