@@ -7,6 +7,10 @@ websocket reader. Cycles alternate (client-raw, raw-client, ...) so that load fr
 processes and drift in Asterisk's speed hit both alike. Prints median and p95 per cycle and the
 ratio client/raw (target: within 10 %).
 
+Then the CPU this process spends per REST request (`--requests`, 10 at once,
+`GET /asterisk/variable`): through the client's own keep-alive connections (`ivr/ari/rest.py`)
+and through aiohttp's client, alternately, three rounds each.
+
 Needs the running stack (`ivr stack up`); hold the e2e lock so no test shares Asterisk:
     flock /tmp/winet-e2e.lock .venv/bin/python bench/bench_ari.py [--cycles 200]
 """
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +36,9 @@ CLIENT_APP = "winet-bench-ari"
 RAW_APP = "winet-bench-raw"
 ENDPOINT = "Local/answer@ari-test"
 WARM_UP = 10
+AT_ONCE = 10
+ROUNDS = 3
+VARIABLE = {"variable": "WINET_WORKERS"}
 
 Cycle = Callable[[], Awaitable[float]]
 
@@ -97,6 +105,9 @@ class RawSide:
                 if waiter is not None:
                     waiter.set_result(None)
 
+    async def get_variable(self) -> None:
+        await self._call("GET", "/asterisk/variable", VARIABLE)
+
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> None:
         assert self._session is not None
         async with self._session.request(method, self.url + path, params=params) as response:
@@ -140,6 +151,39 @@ async def run(cycles: int) -> tuple[list[float], list[float]]:
     return timings["client"], timings["raw"]
 
 
+async def cpu_per_request(requests: int) -> dict[str, list[float]]:
+    """Microseconds of this process's CPU per request, per side and round."""
+    settings = Settings.from_env()
+    client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, CLIENT_APP)
+    raw_side = RawSide(settings)
+    await raw_side.start()
+
+    async def through_client() -> None:
+        await client.request("GET", "/asterisk/variable", params=VARIABLE)
+
+    sides: dict[str, Callable[[], Awaitable[None]]] = {
+        "client": through_client,
+        "aiohttp": raw_side.get_variable,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+
+    async def worker(send: Callable[[], Awaitable[None]], count: int) -> None:
+        for _ in range(count):
+            await send()
+
+    try:
+        for _ in range(ROUNDS):
+            for name, send in sides.items():
+                await worker(send, WARM_UP)
+                started = time.process_time()
+                await asyncio.gather(*(worker(send, requests // AT_ONCE) for _ in range(AT_ONCE)))
+                cpu[name].append((time.process_time() - started) / requests * 1e6)
+    finally:
+        await client.close()
+        await raw_side.stop()
+    return cpu
+
+
 def summary(name: str, timings: list[float]) -> tuple[float, float]:
     median = statistics.median(timings)
     p95 = statistics.quantiles(timings, n=20)[-1]
@@ -150,6 +194,9 @@ def summary(name: str, timings: list[float]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=200, help="cycles per side (default 200)")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="requests per side and round (default 3000)"
+    )
     args = parser.parse_args()
     if args.cycles < 2:
         parser.error("--cycles must be at least 2")
@@ -160,6 +207,9 @@ def main() -> int:
     ratio = client_median / raw_median
     print(f"ratio client/raw: median {ratio:.3f}   p95 {client_p95 / raw_p95:.3f}")
     print("within the 10 % target" if ratio <= 1.10 else "OVER the 10 % target")
+    print(f"CPU of this process per REST request, {AT_ONCE} at once, {ROUNDS} rounds:")
+    for name, rounds in asyncio.run(cpu_per_request(args.requests)).items():
+        print(f"{name:7} " + "  ".join(f"{micros:5.0f} µs" for micros in rounds))
     return 0
 
 

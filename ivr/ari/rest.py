@@ -1,12 +1,12 @@
 """ARI's REST requests over keep-alive HTTP/1.1 connections of our own, one request in flight
 on each.
 
-A call makes a dozen requests to Asterisk on loopback, and aiohttp's client spent about 115 µs
-of the worker's CPU on each (URL objects, timers, tracing hooks, a response object with
+A call makes a dozen requests to Asterisk on loopback. aiohttp's client spends about 80 to
+95 µs of the worker's CPU on each (URL objects, timers, tracing hooks, a response object with
 streams); writing the request and parsing Asterisk's answer straight from an asyncio protocol
-takes about 27 µs (`bench/bench_ari.py`). Asterisk answers every request with a Content-Length
-and keeps the connection open, so that is all this client speaks; the event websocket stays on
-aiohttp.
+takes 35 to 50 µs, the whole client's request included (`bench/bench_ari.py`). Asterisk answers
+every request with a Content-Length and keeps the connection open, so that is all this client
+speaks; the event websocket stays on aiohttp.
 """
 
 from __future__ import annotations
