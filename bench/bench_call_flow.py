@@ -1,7 +1,8 @@
 """Concurrent calls through the real hotline: the covered path and the notice path.
 
 SIPp places N calls at once into the support number; SIPp phones stand in for the technicians
-(they answer and press 1 during the whisper) and for the desk. The real worker (`ivr serve`)
+(they answer and press 1 during the whisper) and for the desk, seated in the desk queue as one
+member per call like bench_load's stand-in call centre. The real worker (`ivr serve`)
 routes them at Saturday 10:15, where premium is covered and pro is not. Prints per path: calls
 completed and failed (SIPp's verdict and the call record's outcome), the worker's CPU seconds
 per call, and the median and 99th percentile from StasisStart to the first prompt starting
@@ -22,15 +23,19 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bench_load import (
+    BENCH_REDIS_DB,
+    DESK_PORT,
+    SATURDAY_MORNING,
+    TECHNICIAN_PORTS,
+    seat_desk_agents,
+    unseat_desk_agents,
+)
 from ivr import store
 from ivr.store import calls as call_records
 from tests.harness.sipp import answering_phone, place_calls
 from tests.harness.worker import Worker, prepare_stack
 
-BENCH_REDIS_DB = 2
-SATURDAY_MORNING = "2026-11-28T10:15:00+01:00"
-TECHNICIAN_PORTS = {"tech-anna": 5071, "tech-marco": 5072, "tech-lea": 5073}
-DESK_PORT = 5074
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ async def main() -> None:
     worker = Worker(settings, SATURDAY_MORNING, Path(tempfile.mkdtemp(prefix="bench-worker-")))
     await asyncio.to_thread(worker.start)
     redis = store.connect(settings)
+    await asyncio.to_thread(seat_desk_agents, settings, options.calls)
     try:
         async with AsyncExitStack() as phones:
             for name, port in TECHNICIAN_PORTS.items():
@@ -75,6 +81,7 @@ async def main() -> None:
             for path in PATHS:
                 await run_path(path, options.calls, options.rate, worker, redis)
     finally:
+        await asyncio.to_thread(unseat_desk_agents, settings, options.calls)
         await redis.aclose()
         await asyncio.to_thread(worker.stop)
 

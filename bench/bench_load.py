@@ -240,10 +240,14 @@ def desk_agents(agents: int) -> list[tuple[str, str]]:
     ]
 
 
+def unseat_desk_agents(node: Settings, agents: int) -> None:
+    for _, dial in desk_agents(agents):
+        asterisk.cli(node, f"queue remove member {dial} from {DESK_QUEUE}")
+
+
 def bring_down(settings: Settings, agents: int) -> None:
     for node in nodes_of(settings):
-        for _, dial in desk_agents(agents):
-            asterisk.cli(node, f"queue remove member {dial} from {DESK_QUEUE}")
+        unseat_desk_agents(node, agents)
     processes.stop(settings, SUPERVISOR)
     worker.stop(settings)
     processes.stop(settings, "web")
