@@ -37,7 +37,6 @@ from tests.harness.sipp import answering_phone, place_calls
 from tests.harness.worker import Worker, prepare_stack
 
 
-
 @dataclass(frozen=True)
 class CallPath:
     name: str
