@@ -9,6 +9,7 @@ of customers. The caller's hang-up surfaces as `CallerHungUp` from any verb.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,21 @@ from ivr.routing import Decision, Leg
 from ivr.worker.runtime import Runtime
 
 MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
+# The desk queue in the dialplan (dialplan/extensions.conf): the context the caller's channel
+# waits in, the variable that carries the call's context there, and the label where a caller
+# who did not take the call-back offer goes back to their place in the queue.
+DESK_CONTEXT = "desk-queue"
+DESK_CONTEXT_VARIABLE = "WINET_DESK"
+DESK_CONTEXT_HEADERS = (
+    "X-Winet-Customer",
+    "X-Winet-Tier",
+    "X-Winet-Covered",
+    "X-Winet-Identified",
+    "X-Winet-Consent",
+    "X-Winet-Call",
+)
+DESK_REJOIN = "rejoin"
+DIALPLAN_UNSAFE = re.compile(r"[^A-Za-z0-9 +:;.=@_-]")
 
 
 @dataclass(frozen=True)
@@ -141,71 +157,52 @@ class Conversation:
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else leg.kind
 
-    async def enter_desk_queue(self, desk: Leg, priority: int) -> Call | None:
-        """A leg into the desk's queue (the tables' desk dial string, a Local channel into
-        dialplan context desk-queue) with the call's context as inheritable variables for the
-        agents' phones, the queue priority and the caller's language for the announcements.
-        It answers at once; the leg, or None when Asterisk could not start it."""
+    async def wait_in_desk_queue(
+        self,
+        desk: Leg,
+        queue: str,
+        priority: int,
+        *,
+        offer_after: int,
+        offer: Prompt,
+        key: str,
+        wait: float,
+    ) -> bool:
+        """The caller waits in the desk's `queue` on their own channel (app_queue, in the
+        dialplan: music, position, expected wait) with the call's context for the agents'
+        phones, until an agent answers (recorded) and one side hangs up.
+
+        After `offer_after` seconds without an agent the queue hands the caller back: they hear
+        `offer` once, and True when they pressed `key` (within `wait` s after it): they are then
+        out of the queue, still on the line. Else they go back to their place in it.
+        """
         await self.record.queued(priority)
         await self.record.leg(desk.kind, desk.id, "ringing", dial=desk.dial)
-        variables = {
-            **self._inherited_context(),
-            "WINET_PRIO": str(priority),
-            "WINET_LANG": self.lang,
-        }
-        try:
-            return await self.call.dial(
-                desk.dial,
-                timeout=desk.ring_timeout,
-                caller_id=self._caller_id(),
-                variables=variables,
-            )
-        except DialFailed as failure:
-            await self.record.leg(desk.kind, desk.id, failure.reason)
-            return None
-
-    async def wait_at_desk(
-        self, queue: Call, desk: Leg, *, offer_after: float, offer: Prompt, key: str, wait: float
-    ) -> bool:
-        """The caller waits in the desk queue, hearing it (music, position, expected wait),
-        until an agent answers (recorded), and then talks until one side hangs up.
-
-        After `offer_after` seconds without an agent the caller hears `offer` once; True when
-        they pressed `key` (within `wait` s after it): they are then out of the queue, still on
-        the line. An agent answering meanwhile stops the offer.
-        """
-        bridge = await self.call.bridge(queue)
+        context = self._desk_context(priority, offer_after)
+        await self.call.set_variable(DESK_CONTEXT_VARIABLE, context)
+        if self.customer:  # the agents' phones show whose call it is
+            await self.call.set_variable("CALLERID(name)", self.customer.name)
+        await self.call.visit_dialplan(DESK_CONTEXT, queue)
         await self.record.bridged(desk.kind, desk.id)
-        answered = asyncio.ensure_future(queue.answered_beyond())
-        ended = asyncio.ensure_future(bridge.wait_hangup())
-        offered: asyncio.Future[str | None] | None = None
+        answered = asyncio.ensure_future(self.call.answered_in_dialplan())
+        back = asyncio.ensure_future(self.call.back_from_dialplan())
         try:
-            done, _ = await asyncio.wait(
-                {answered, ended}, timeout=offer_after, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
+            await asyncio.wait({answered, back}, return_when=asyncio.FIRST_COMPLETED)
+            if not answered.done():
+                back.result()  # the queue handed the caller back (or they hung up: raises)
                 await self.record.callback_offered()
-                offered = asyncio.ensure_future(
-                    self._choose(self.call, [offer], key, wait, record=True)
-                )
-                await asyncio.wait({answered, ended, offered}, return_when=asyncio.FIRST_COMPLETED)
-                if not offered.done():
-                    offered.cancel()  # an agent answered, or someone hung up: stop the offer
-                elif not offered.exception() and offered.result() == key and not answered.done():
-                    await queue.hangup()
+                if await self._choose(self.call, [offer], key, wait, record=True) == key:
                     return True
-            if not ended.done():
-                await asyncio.wait({answered, ended}, return_when=asyncio.FIRST_COMPLETED)
-            if answered.done() and not answered.exception():
-                self.outcome = desk.kind
-                await self.record.desk_answered(answered.result())
-            side = await ended
-            self.hangup_side = "caller" if side is self.call else desk.kind
+                await self.call.visit_dialplan(DESK_CONTEXT, queue, label=DESK_REJOIN)
+            agent = await answered
+            self.outcome = desk.kind
+            await self.record.desk_answered(agent)
+            await self.call.wait_ended()
+            self.hangup_side = "caller" if self.call.hung_up_by_far_end else desk.kind
             return False
         finally:
-            for task in (answered, ended, offered):
-                if task is not None and not task.done():
-                    task.cancel()
+            for task in (answered, back):
+                task.cancel()
 
     async def take_over(self) -> None:
         """A call a worker that died left behind: stop what it left playing, so that the
@@ -217,18 +214,20 @@ class Conversation:
         await self.call.hangup()
 
     async def leave_for_dialplan(self, context: str, extension: str, priority: int = 1) -> None:
-        """Hand the channel to the dialplan, with the context headers as inheritable
-        variables (`__WINET_CUSTOMER`, ...) for the legs it dials."""
-        for variable, value in self._inherited_context().items():
-            await self.call.set_variable(variable, value)
+        """Hand the channel to the dialplan for good, with the call's context for the desk
+        queue (WINET_DESK) and no call-back offer."""
+        await self.call.set_variable(DESK_CONTEXT_VARIABLE, self._desk_context())
         await self.call.continue_in_dialplan(context, extension, priority)
 
-    def _inherited_context(self) -> dict[str, str]:
-        """The context headers as inheritable channel variables (`__WINET_CUSTOMER`, ...)."""
-        return {
-            "__WINET_" + name.removeprefix("X-Winet-").upper(): value
-            for name, value in self.context_headers().items()
-        }
+    def _desk_context(self, priority: int | None = None, offer_after: int | None = None) -> str:
+        """WINET_DESK, which the dialplan's desk-queue context splits at the commas: the
+        X-Winet-* values, the queue priority, the caller's language and, when the caller is to
+        be offered a call back, after how many seconds and by which application."""
+        headers = self.context_headers()
+        values = [headers[name] for name in DESK_CONTEXT_HEADERS]
+        offered_by = self.call.application if offer_after else None
+        values += [priority, self.lang, offer_after, offered_by]
+        return ",".join(_dialplan_safe(value) for value in values)
 
     def context_headers(self) -> dict[str, str]:
         """The X-Winet-* headers the desk (and technician) phones show for this call."""
@@ -272,3 +271,9 @@ class Conversation:
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def _dialplan_safe(value: object) -> str:
+    """A value for WINET_DESK: None is empty, and what the dialplan would read as a separator,
+    a quote or an expression becomes '_'."""
+    return "" if value is None else DIALPLAN_UNSAFE.sub("_", str(value))

@@ -1,9 +1,11 @@
 """Run the Stasis application: each incoming call goes to the handler in a task of its own.
 
 StasisStart of the legs our calls originate (appArgs `leg`) is not a new call: the Call that
-dialled it follows that channel. Channels found in the application at a (re)connect that
-nobody handles (a previous worker died, or events were lost) go to `on_orphan`, as do calls
-that arrive while the application is stopping; orphaned legs are simply hung up.
+dialled it follows that channel. Nor is a channel that comes back from a visit to the dialplan
+(with arguments, e.g. `desk-offer`): its Call goes on with it. Channels nobody handles go to
+`on_orphan`: those found in the application at a (re)connect (a previous worker died, or events
+were lost), those that come back to a worker that never sent them away (the one that did died),
+and calls that arrive while the application is stopping; orphaned legs are simply hung up.
 """
 
 from __future__ import annotations
@@ -74,8 +76,9 @@ class StasisApp:
             return
         channel = event["channel"]
         if self._is_handled(channel["id"]):
-            return  # a resync just handed it over as an orphan
-        self._start(self._on_orphan if self._stopping else self._handler, channel, args)
+            return  # back from the dialplan, or a resync just handed it over as an orphan
+        orphaned = self._stopping or bool(args)  # a new caller comes with no arguments
+        self._start(self._on_orphan if orphaned else self._handler, channel, args)
 
     def _orphan(self, channel: dict[str, Any]) -> None:
         if self._is_handled(channel["id"]):

@@ -1,8 +1,10 @@
 """One channel in our Stasis application, with the verbs a call flow awaits.
 
 Every verb returns when its result is known and raises `CallerHungUp` (naming the channel)
-when the channel hangs up, or leaves the application, meanwhile. A call knows nothing of
-customers or tiers. Legs and bridges a call creates are hung up and destroyed by `close()`.
+when the channel hangs up, or leaves the application, meanwhile. A channel sent on a visit to
+the dialplan (`visit_dialplan`) is still followed: its hang-up, the calls it places there and its
+return into the application reach the Call. A call knows nothing of customers or tiers. Legs and
+bridges a call creates are hung up and destroyed by `close()`.
 """
 
 from __future__ import annotations
@@ -57,8 +59,6 @@ _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
 PLAYBACKS_PROBED = 64  # a call's playbacks a successor looks for (a call plays a dozen or so)
 KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
-LOCAL_CHANNEL = "Local/"
-LOCAL_DIALPLAN_HALF = ";2"  # the id we give a Local pair's second half (ours is the first)
 _CHANNEL_NAME = re.compile(r"[^/]+/(.+)-[0-9a-f]{8}")  # technology/endpoint-sequence
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
@@ -166,8 +166,11 @@ class Call:
         self._dialstatus: str | None = None
         self._playbacks: dict[str, _Playback] = {}
         self._entering: dict[str, asyncio.Future[None]] = {}
-        self._answered_beyond: asyncio.Future[str] = loop.create_future()
-        self._dialplan_half: str | None = None  # of a Local channel we dialled
+        self._answered_in_dialplan: asyncio.Future[str] = loop.create_future()
+        self._leaving: asyncio.Future[None] | None = None  # a visit to the dialplan starting
+        self._visit: asyncio.Future[tuple[str, ...]] | None = None  # args when it comes back
+        self._subscribed = False  # to the channel's events outside the application
+        self._hung_up_by_far_end = False
         self._digit_keys = ""
         self._digits: deque[str] = deque(maxlen=KEYS_KEPT)
         self._digit_waiter: asyncio.Future[str] | None = None
@@ -205,8 +208,24 @@ class Call:
 
     @property
     def ended(self) -> bool:
-        """True once the channel hung up or left the Stasis application."""
+        """True once the channel hung up, or left the Stasis application other than on a visit
+        to the dialplan."""
         return self._ended.done()
+
+    @property
+    def application(self) -> str:
+        """The Stasis application the channel is (or comes back) in."""
+        return self._client.app
+
+    @property
+    def in_dialplan(self) -> bool:
+        """On a visit to the dialplan, not back in the application yet."""
+        return self._visit is not None and not self._visit.done() and not self.ended
+
+    @property
+    def hung_up_by_far_end(self) -> bool:
+        """The channel ended because its far end hung up (not we, not the dialplan)."""
+        return self._hung_up_by_far_end
 
     @property
     def hangup_cause(self) -> int | None:
@@ -320,8 +339,6 @@ class Call:
         if self.ended:
             raise self._hung_up()
         leg = Call(self._client, {"id": _new_id()}, args=(LEG_ARG,), on_playback=self.on_playback)
-        if endpoint.startswith(LOCAL_CHANNEL):
-            leg._follow_dialplan_half()
         self._legs.append(leg)
         try:
             try:
@@ -390,6 +407,50 @@ class Call:
         await self._channel_request("POST", "/continue", params)
         await self._until_ended(_CONFIRM_WAIT)
 
+    async def visit_dialplan(
+        self, context: str, extension: str, *, label: str | None = None
+    ) -> None:
+        """Hand the channel to the dialplan (at `label`, else priority 1) and keep following it:
+        its hang-up, who answers the calls it places there (`answered_in_dialplan`) and its
+        return into our application (`back_from_dialplan`) still reach this Call. Returns once
+        it has left the application."""
+        loop = asyncio.get_running_loop()
+        if not self._subscribed:
+            # Leaving Stasis ends the application's interest in the channel; this keeps it.
+            await self._client.request(
+                "POST",
+                f"/applications/{self._client.app}/subscription",
+                params={"eventSource": f"channel:{self.channel_id}"},
+            )
+            self._subscribed = True
+        params: dict[str, QueryValue] = {"context": context, "extension": extension}
+        params.update({"label": label} if label else {"priority": 1})
+        self._leaving = loop.create_future()
+        self._visit = loop.create_future()
+        await self._channel_request("POST", "/continue", params)
+        self._on_hold = self._ringing = False  # the dialplan plays what it wants
+        await self._first(self._leaving, limit=_CONFIRM_WAIT)
+
+    async def wait_ended(self) -> None:
+        """Wait until the channel hangs up (or leaves the application other than on a visit)."""
+        await self._until_ended(None)
+
+    async def back_from_dialplan(self) -> tuple[str, ...]:
+        """Wait until the channel, on a visit to the dialplan, enters our application again;
+        the arguments it came with. CallerHungUp when it ends first."""
+        if self._visit is None:
+            raise RuntimeError(f"{self} was not sent to the dialplan")
+        visit = self._visit
+        await self._first(visit)
+        return visit.result()
+
+    async def answered_in_dialplan(self) -> str:
+        """The endpoint of whoever answered a call this channel placed from the dialplan (e.g.
+        the queue member app_queue connected it with), waiting until one does; an answer that
+        came before the wait counts. CallerHungUp when the channel ends first."""
+        await self._first(self._answered_in_dialplan)
+        return self._answered_in_dialplan.result()
+
     async def stop_playbacks_left(self, most: int = PLAYBACKS_PROBED) -> None:
         """Stop what another Call object of this channel (a worker that died) left playing.
 
@@ -408,14 +469,6 @@ class Call:
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel_request("POST", "/variable", {"variable": name, "value": value})
 
-    async def answered_beyond(self) -> str:
-        """For a Local channel we dialled: the endpoint of whoever answered the call its
-        dialplan half placed (e.g. the queue member app_queue connected), waiting until one
-        does; an answer that came before the wait counts. CallerHungUp when this channel ends
-        first."""
-        await self._first(self._answered_beyond)
-        return self._answered_beyond.result()
-
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         """Await work on another channel (e.g. a whisper to a second leg) while this one
         stays up; cancel it and raise CallerHungUp if this channel hangs up first."""
@@ -428,7 +481,8 @@ class Call:
         raise self._hung_up()
 
     async def close(self) -> None:
-        """Destroy our bridges, hang up our legs and, if still in our application, ourselves."""
+        """Destroy our bridges, hang up our legs and, if still in our application, ourselves
+        (a channel on a visit to the dialplan is the dialplan's: it stays up)."""
         if self._closed:
             return
         self._closed = True
@@ -436,7 +490,7 @@ class Call:
             await bridge.destroy()
         for leg in self._legs:
             await leg.close()
-        if not self.ended:
+        if not (self.ended or self.in_dialplan):
             try:
                 await self._client.request("DELETE", f"/channels/{self.channel_id}")
             except NotFound:
@@ -444,8 +498,6 @@ class Call:
             except AriError as error:
                 log.warning("could not hang up %s at the end of the call: %s", self, error)
         self._client.unwatch(self.channel_id, self._on_event)
-        if self._dialplan_half is not None:
-            self._client.unwatch(self._dialplan_half, self._on_dialplan_half_event)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -470,37 +522,43 @@ class Call:
             if entering is not None and not entering.done():
                 entering.set_result(None)
         elif kind == "StasisStart":
-            self.stasis_start_at = event.get("timestamp")
+            self.stasis_start_at = self.stasis_start_at or event.get("timestamp")
             _resolve(self._in_stasis)
+            self._came_back(event.get("args") or [])
         elif kind == "Dial":
-            self._dialstatus = event.get("dialstatus") or self._dialstatus
+            self._on_dial(event)
         elif kind == "ChannelHangupRequest":
             self._cause = event.get("cause", self._cause)
             if event.get("soft"):
                 # Our own DELETE arrives as a soft request; StasisEnd follows at once.
                 self._hangup_requested = True
             else:
+                self._hung_up_by_far_end = True
                 self._end(_hangup_detail(event))
         elif kind == "ChannelDestroyed":
             self._cause = event.get("cause", self._cause)
             self._end(_hangup_detail(event))
         elif kind == "StasisEnd":
-            self._end("hung up" if self._hangup_requested else "left the Stasis application")
+            if self._leaving is not None and not self._leaving.done():
+                self._leaving.set_result(None)  # a visit to the dialplan
+            else:
+                self._end("hung up" if self._hangup_requested else "left the Stasis application")
         elif kind == RESYNC_EVENT:
             return self._after_resync(event["channel"])
         return None
 
-    def _follow_dialplan_half(self) -> None:
-        """This channel is the half of a Local pair that Asterisk hands us; the other half runs
-        the dialplan, and its Dial events say who answered there."""
-        self._dialplan_half = self.channel_id + LOCAL_DIALPLAN_HALF
-        self._client.watch(self._dialplan_half, self._on_dialplan_half_event)
-
-    def _on_dialplan_half_event(self, event: Event) -> None:
-        if event["type"] == "Dial" and event.get("dialstatus") == "ANSWER":
+    def _on_dial(self, event: Event) -> None:
+        """A leg we originated being dialled, or this channel dialling from the dialplan."""
+        self._dialstatus = event.get("dialstatus") or self._dialstatus
+        dialling = (event.get("caller") or {}).get("id")
+        if dialling == self.channel_id and event.get("dialstatus") == "ANSWER":
             answered = _endpoint_of((event.get("peer") or {}).get("name", ""))
-            if not self._answered_beyond.done():
-                self._answered_beyond.set_result(answered)
+            if not self._answered_in_dialplan.done():
+                self._answered_in_dialplan.set_result(answered)
+
+    def _came_back(self, args: Sequence[str]) -> None:
+        if self._visit is not None and not self._visit.done():
+            self._visit.set_result(tuple(args))
 
     def _end(self, detail: str) -> None:
         if self._ended.done():
@@ -509,8 +567,8 @@ class Call:
         for waiter in self._end_waiters:
             _resolve(waiter)
 
-    async def _until_ended(self, limit: float) -> None:
-        """Wait at most `limit` s for the channel to end.
+    async def _until_ended(self, limit: float | None) -> None:
+        """Wait at most `limit` s (None: as long as it takes) for the channel to end.
 
         A waiter of its own, resolved by `_end`, wakes this task in one turn of the loop
         (`asyncio.wait` takes two), and the timeout cancels only that waiter.
@@ -531,6 +589,8 @@ class Call:
         """Catch up on what the websocket may have missed while it was down."""
         if channel.get("state") == "Up" and in_stasis_app(channel, self._client.app):
             _resolve(self._in_stasis)
+            if self.in_dialplan and not (self._leaving is not None and not self._leaving.done()):
+                self._came_back(channel["dialplan"]["app_data"].split(",")[1:])
         for playback_id, playback in list(self._playbacks.items()):
             try:
                 await self._client.request("GET", f"/playbacks/{playback_id}")
@@ -765,7 +825,6 @@ async def _originate(
         "app": client.app,
         "appArgs": LEG_ARG,
         "channelId": leg.channel_id,
-        "otherChannelId": leg._dialplan_half,
         "originator": originator,
         "timeout": math.ceil(ring_seconds),
         "callerId": caller_id,

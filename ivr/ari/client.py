@@ -102,8 +102,8 @@ def channel_id_of(event: Event) -> str | None:
     if playback is not None:
         target = playback.get("target_uri", "")
         return target[len("channel:") :] if target.startswith("channel:") else None
-    # Dial events: the channel that dials (app_queue on a Local channel's dialplan half), or
-    # for a channel ARI originated, which nothing dials, the dialled one (the peer)
+    # Dial events: the channel that dials (app_queue on a caller's channel), or for a channel
+    # ARI originated, which nothing dials, the dialled one (the peer)
     dialling = event.get("caller") or event.get("peer")
     return dialling["id"] if dialling is not None else None
 

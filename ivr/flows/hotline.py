@@ -89,8 +89,8 @@ async def send_to_desk_by_dialplan(talk: Conversation) -> None:
 
     It needs nothing but Asterisk, so it works when Redis or our own code failed.
     """
-    if talk.call.ended:
-        return
+    if talk.call.ended or talk.call.in_dialplan:
+        return  # gone, or already in the desk queue
     talk.outcome = "desk_fallback"
     try:
         await talk.leave_for_dialplan(*DESK_FALLBACK)

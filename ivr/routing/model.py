@@ -184,6 +184,11 @@ class Destinations:
     accept_timeout: float = 8  # seconds a technician has after the whisper to press 1
     callback_offer_after: int = 90  # seconds in the desk queue before a call back is offered
 
+    @property
+    def desk_queue(self) -> str:
+        """The app_queue queue the desk's dial string names: Local/<queue>@desk-queue/n."""
+        return self.desk.dial.removeprefix("Local/").partition("@")[0]
+
 
 @dataclass(frozen=True)
 class EscalationPolicy:

@@ -197,7 +197,8 @@ ID_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
 # One PJSIP endpoint and nothing else: no "&" (several at once), no options after ",", no
 # Local/ channel into another context.
 DIAL_PATTERN = re.compile(r"PJSIP/([A-Za-z0-9][A-Za-z0-9_.-]{0,79})")
-# The desk is a queue of agents: a Local channel into the dialplan's desk-queue context.
+# The desk is a queue of agents, named like a Local channel into the dialplan's desk-queue
+# context, where the caller's own channel waits in it.
 DESK_QUEUE_PATTERN = re.compile(r"Local/([a-z][a-z0-9-]{0,39})@desk-queue/n")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TIME_PATTERN = re.compile(r"(\d\d):(\d\d)")
@@ -308,7 +309,13 @@ class _File:
     def dial_string(self, values: Mapping[str, Any], key: str, path: str) -> None:
         if key not in values:
             return
-        if path == "desk" and DESK_QUEUE_PATTERN.fullmatch(values[key]):
+        if path == "desk":
+            if not DESK_QUEUE_PATTERN.fullmatch(values[key]):
+                self.problem(
+                    _join(path, key),
+                    f"{_shown(values[key])} is not the desk queue Local/<queue>@desk-queue/n "
+                    "such as Local/xy-desk@desk-queue/n",
+                )
             return
         match = DIAL_PATTERN.fullmatch(values[key])
         if not match:

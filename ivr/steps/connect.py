@@ -31,10 +31,6 @@ CALLBACK_KEY = "1"
 CALLBACK_ANSWER_SECONDS = 6.0  # after the call-back offer, for the caller's key
 
 
-class DeskQueueUnavailable(Exception):
-    """Asterisk could not start the leg into the desk queue (the flow's fallback takes over)."""
-
-
 async def connect_to_technician(talk: Conversation) -> bool:
     """Ring the technicians of the ladder in turn; True once one accepted and the call ended."""
     whisper = asyncio.create_task(_whisper(talk))
@@ -60,18 +56,12 @@ async def connect_to_technician(talk: Conversation) -> bool:
 async def hand_to_desk(talk: Conversation) -> None:
     """Into the desk queue (the last leg of every ladder) with the call's context, until an
     agent has talked with the caller or the caller asked for a call back."""
-    desk = talk.decision.desk
     destinations = talk.runtime.tables.destinations
     await talk.say("connecting_desk")
-    await talk.hold()
-    queue = await talk.enter_desk_queue(
-        desk, desk_priority(talk.runtime.tables, talk.decision.tier)
-    )
-    if queue is None:
-        raise DeskQueueUnavailable(f"could not start {desk.dial}")
-    wants_callback = await talk.wait_at_desk(
-        queue,
-        desk,
+    wants_callback = await talk.wait_in_desk_queue(
+        destinations.desk,
+        destinations.desk_queue,
+        desk_priority(talk.runtime.tables, talk.decision.tier),
         offer_after=destinations.callback_offer_after,
         offer=talk.prompt("queue/callback_offer"),
         key=CALLBACK_KEY,

@@ -147,8 +147,10 @@ async def test_not_covered_and_continue_goes_to_the_desk_with_context(
     call = await sipp(PRO, [(during_notice, "1")])
 
     assert call.answered and call.hangup_by == "far_end"
-    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
+    incoming = await phones.wait_for("xy-desk", "incoming")
+    headers = incoming["x_headers"]
     record = await wait_for_record(redis)
+    assert incoming["from_display"] == "Studio Lugano Sagl", "the customer's name on the display"
     assert headers["X-Winet-Customer"] == "studio-lugano"
     assert headers["X-Winet-Tier"] == "pro"
     assert headers["X-Winet-Covered"] == "no"
@@ -158,6 +160,7 @@ async def test_not_covered_and_continue_goes_to_the_desk_with_context(
     summary = record.summary
     assert (summary["consent"], summary["consent_key"]) == ("accepted", "1")
     assert summary["outcome"] == "desk" and summary["bridged_to"] == "desk"
+    assert (summary["desk_agent_line"], summary["hangup_side"]) == ("xy-desk", "desk")
     assert "winCall pro, 5x12h" in summary["notice_text"]
     notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
     assert notice and notice[0]["lang"] == "it"

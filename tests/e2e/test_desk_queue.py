@@ -167,6 +167,46 @@ async def test_a_caller_who_waits_past_the_setting_can_ask_for_a_call_back(
     assert f"callback request #{summary['callback_request']}" in render_card(card, "csrf", {})
 
 
+async def test_a_caller_who_lets_the_offer_pass_goes_back_into_the_queue_and_is_answered(
+    worker, phones, sipp, redis, stack_settings
+):
+    """The queue hands the caller back to the worker for the offer (Stasis again); without the
+    key, the caller goes back to their place (label rejoin) and the next free agent answers."""
+    await publish_change(
+        redis, worker, "destinations.toml", "callback_offer_after = 90", "callback_offer_after = 3"
+    )
+    await phones.configure("xy-desk", answer_after=None)
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+
+    call = asyncio.create_task(sipp(PRO, [(during_notice, "1")]))
+    offered = await _until_event(redis, PRO, "callback_offered")
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    result = await call
+
+    assert result.answered and result.hangup_by == "far_end"
+    record = await wait_for_record(redis, caller=PRO)
+    statuses = [e["status"] for e in record.events if e["kind"] == "desk_queue"]
+    assert statuses == ["queued", "callback_offered", "answered"]
+    assert queue_event(record, "answered")["at"] > offered["at"]
+    summary = record.summary
+    assert (summary["outcome"], summary["desk_agent_line"]) == ("desk", "xy-desk")
+    assert summary["hangup_side"] == "desk"
+    assert "queue/callback_offer" in prompts_of(record)
+    assert await requests.active_requests(redis) == [], "no call back was asked for"
+
+
+async def _until_event(redis, caller: str, status: str, within: float = 60.0) -> dict:
+    """The desk_queue event `status` of the caller's call in progress, once it is recorded."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        record = await wait_for_record(redis, caller=caller, ended=False)
+        found = [e for e in record.events if e["kind"] == "desk_queue" and e["status"] == status]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no {status} within {within} s")
+
+
 async def test_restarting_keeps_an_admins_change_to_a_demo_customer(redis, stack_settings):
     tiers = {"premium", "pro-plus", "pro", "basic-plus", "basic"}
     lugano = await customers.get_customer(redis, "studio-lugano")

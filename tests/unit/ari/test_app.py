@@ -80,6 +80,34 @@ async def test_orphans_go_to_on_orphan_and_orphaned_legs_are_hung_up(fake, clien
     await app.stop()
 
 
+async def test_a_channel_back_from_the_dialplan_goes_on_with_its_call(fake, client, until):
+    """The call that sent it follows it on; one that comes back to a worker that never sent it
+    (the one that did died) is an orphan, not a new caller."""
+    handled: list[tuple[str, ...]] = []
+    orphans: list[Call] = []
+    visited = asyncio.Event()
+
+    async def handler(call: Call) -> None:
+        fake.script = lambda r: [fake.event("StasisEnd", "c1")] if "continue" in r.path else []
+        await call.visit_dialplan("desk-queue", "xy-desk")
+        visited.set()
+        handled.append(await call.back_from_dialplan())
+
+    async def on_orphan(call: Call) -> None:
+        orphans.append(call)
+
+    app = StasisApp(client, handler, on_orphan=on_orphan)
+    await app.start()
+    await fake.push(fake.event("StasisStart", "c1", args=[]))
+    await asyncio.wait_for(visited.wait(), 1.0)
+    await fake.push(fake.event("StasisStart", "c1", args=["desk-offer"]))
+    await fake.push(fake.event("StasisStart", "c2", args=["desk-offer"]))
+    await until(lambda: handled and orphans)
+    assert handled == [("desk-offer",)]
+    assert [(c.channel_id, c.args) for c in orphans] == [("c2", ("desk-offer",))]
+    await app.stop()
+
+
 async def test_stop_cancels_running_calls_hangs_them_up_and_leaves_no_task(
     fake, client, until, client_tasks
 ):

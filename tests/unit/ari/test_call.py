@@ -366,57 +366,99 @@ async def test_a_successor_stops_what_a_dead_worker_left_playing(fake, client, c
     assert {"/playbacks/c1-play-2", "/playbacks/c1-play-3"} <= set(deleted)
 
 
-async def _dial_local(fake, call, answers=()):
-    """Dial a Local channel; Asterisk answers its first half (into our application) and then
-    sends `answers`: events of its second half, the one running the dialplan."""
+def script_visits(fake):
+    """Asterisk ends the channel's Stasis at once when it is sent to the dialplan."""
 
     def script(recorded):
-        if recorded.path == "/channels" and recorded.method == "POST":
-            return [fake.event("StasisStart", recorded.query["channelId"], args=["leg"])]
+        if recorded.method == "POST" and recorded.path == "/channels/c1/continue":
+            return [fake.event("StasisEnd", "c1")]
         return []
 
     fake.script = script
-    leg = await call.dial("Local/xy-desk@desk-queue/n", timeout=20)
-    originate = fake.requested("POST", "/channels")[0]
-    assert originate.query["otherChannelId"] == leg.channel_id + ";2"
-    for event in answers:
-        await fake.push(event)
-    return leg
 
 
-def _queue_dial(fake, leg, status, member="PJSIP/xy-desk-2-0000002a"):
-    """app_queue on the Local leg's dialplan half ringing (or connecting) a member."""
-    half = fake.channel(leg.channel_id + ";2")
+def queue_dial(fake, status, member="PJSIP/xy-desk-2-0000002a"):
+    """app_queue on the caller's channel ringing (or connecting) a member."""
     peer = {"id": "member-leg", "name": member}
-    return fake.event("Dial", caller=half, peer=peer, dialstatus=status)
+    return fake.event("Dial", caller=fake.channel("c1"), peer=peer, dialstatus=status)
 
 
-async def test_who_answered_beyond_a_local_leg_is_told_by_the_dial_of_its_other_half(fake, call):
-    leg = await _dial_local(fake, call)
-    waiting = asyncio.ensure_future(leg.answered_beyond())
-    await fake.push(_queue_dial(fake, leg, ""))
-    await fake.push(_queue_dial(fake, leg, "RINGING"))
+async def test_a_visit_to_the_dialplan_keeps_following_the_channel(fake, call):
+    script_visits(fake)
+
+    await call.visit_dialplan("desk-queue", "xy-desk")
+
+    [subscribed] = fake.requested("POST", f"/applications/{call.application}/subscription")
+    assert subscribed.query["eventSource"] == "channel:c1", "its events outside the application"
+    [sent] = fake.requested("POST", "/channels/c1/continue")
+    assert (sent.query["context"], sent.query["extension"], sent.query["priority"]) == (
+        "desk-queue",
+        "xy-desk",
+        "1",
+    )
+    assert call.in_dialplan and not call.ended, "leaving on a visit is not the end"
+
+    await call.close()
+    assert fake.requested("DELETE", "/channels/c1") == [], "the dialplan's now: it stays up"
+
+
+async def test_who_answered_a_call_the_channel_placed_in_the_dialplan(fake, call):
+    script_visits(fake)
+    await call.visit_dialplan("desk-queue", "xy-desk")
+    waiting = asyncio.ensure_future(call.answered_in_dialplan())
+    await fake.push(queue_dial(fake, ""), queue_dial(fake, "RINGING"))
     await asyncio.sleep(0.05)
     assert not waiting.done(), "ringing a member is not an answer"
 
-    await fake.push(_queue_dial(fake, leg, "ANSWER"))
+    await fake.push(queue_dial(fake, "ANSWER"))
 
     assert await asyncio.wait_for(waiting, 1.0) == "xy-desk-2"
 
 
-async def test_an_answer_beyond_a_local_leg_before_anyone_waits_is_not_missed(fake, call):
-    """A desk agent answering before the caller is bridged to the queue leg."""
-    leg = await _dial_local(fake, call)
-    await fake.push(_queue_dial(fake, leg, "ANSWER"))
+async def test_an_answer_in_the_dialplan_before_anyone_waits_is_not_missed(fake, call):
+    script_visits(fake)
+    await call.visit_dialplan("desk-queue", "xy-desk")
+    await fake.push(queue_dial(fake, "ANSWER"))
     await asyncio.sleep(0.05)
 
-    assert await asyncio.wait_for(leg.answered_beyond(), 1.0) == "xy-desk-2"
+    assert await asyncio.wait_for(call.answered_in_dialplan(), 1.0) == "xy-desk-2"
 
 
-async def test_waiting_for_an_answer_beyond_a_local_leg_ends_when_the_leg_does(fake, call):
-    leg = await _dial_local(fake, call)
-    waiting = asyncio.ensure_future(leg.answered_beyond())
-    await fake.push(fake.event("ChannelDestroyed", leg.channel_id, cause=16))
+async def test_a_channel_comes_back_from_the_dialplan_with_its_arguments(fake, call):
+    script_visits(fake)
+    await call.visit_dialplan("desk-queue", "xy-desk")
+    back = asyncio.ensure_future(call.back_from_dialplan())
+    await asyncio.sleep(0.05)
+    assert not back.done()
 
+    await fake.push(fake.event("StasisStart", "c1", args=["desk-offer"]))
+
+    assert await asyncio.wait_for(back, 1.0) == ("desk-offer",)
+    assert not call.in_dialplan
+    await call.visit_dialplan("desk-queue", "xy-desk", label="rejoin")
+    rejoin = fake.requested("POST", "/channels/c1/continue")[-1]
+    assert rejoin.query["label"] == "rejoin" and "priority" not in rejoin.query
+    subscriptions = fake.requested("POST", f"/applications/{call.application}/subscription")
+    assert len(subscriptions) == 1, "subscribed once for the channel's life"
+
+
+@pytest.mark.parametrize(
+    ("hangup", "by_far_end"),
+    [
+        ({"cause": 16}, True),  # the caller's BYE
+        ({"cause": 16, "soft": True}, False),  # the dialplan's Hangup() after the agent left
+    ],
+)
+async def test_who_ended_a_channel_in_the_dialplan(fake, call, hangup, by_far_end):
+    script_visits(fake)
+    await call.visit_dialplan("desk-queue", "xy-desk")
+    back = asyncio.ensure_future(call.back_from_dialplan())
+    ended = asyncio.ensure_future(call.wait_ended())
+
+    await fake.push(fake.event("ChannelHangupRequest", "c1", **hangup))
+    await fake.push(fake.event("ChannelDestroyed", "c1", cause=16))
+
+    await asyncio.wait_for(ended, 1.0)
+    assert call.hung_up_by_far_end is by_far_end
     with pytest.raises(CallerHungUp):
-        await asyncio.wait_for(waiting, 1.0)
+        await asyncio.wait_for(back, 1.0)

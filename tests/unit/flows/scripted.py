@@ -32,9 +32,29 @@ HANGS_UP = "hangs up"  # answers and hangs up during the whisper
 # the ways a leg is not answered, as `DialFailed` reasons
 NOT_ANSWERED = ("no_answer", "busy", "declined", "failed", "unreachable")
 
-QUEUE_LEG = "Local/xy-desk@desk-queue/n"  # the desk (routing/destinations.toml)
+# WINET_DESK, the call's context for the dialplan's desk queue, as its ARRAY() splits it
+DESK_CONTEXT_FIELDS = (
+    "X-Winet-Customer",
+    "X-Winet-Tier",
+    "X-Winet-Covered",
+    "X-Winet-Identified",
+    "X-Winet-Consent",
+    "X-Winet-Call",
+    "priority",
+    "language",
+    "offer_after",
+    "application",
+)
+DESK_OFFER_ARGS = ("desk-offer",)  # the queue hands a caller back to hear the call-back offer
 
 _ids = itertools.count(1)
+
+
+def desk_context(call: ScriptedCall) -> dict[str, str]:
+    """What the dialplan's desk queue reads from the call's WINET_DESK."""
+    values = call.variables["WINET_DESK"].split(",")
+    assert len(values) == len(DESK_CONTEXT_FIELDS), values
+    return dict(zip(DESK_CONTEXT_FIELDS, values, strict=True))
 
 
 def _headers_of(variables: Mapping[str, str]) -> dict[str, str]:
@@ -77,8 +97,9 @@ class Script:
     hang_up_at: str | None = None  # the caller hangs up when a prompt starting so starts
     bridged_seconds: float = 30.0  # talk time once bridged
     leg_hangs_up_first: bool = False  # in the bridge, the other side ends the call
-    # the desk queue: the agent whose phone answers after `queue_seconds`; None: nobody does
-    # (the caller waits until they hang up or ask for a call back)
+    # the desk queue: the agent whose phone answers after `queue_seconds`, unless the queue
+    # hands the caller back for the call-back offer first; None: nobody does (the caller waits
+    # until they hang up or ask for a call back)
     desk_agent: str | None = "xy-desk"
     queue_seconds: float = 20.0
 
@@ -101,6 +122,12 @@ class ScriptedCall:
         self.bridged_with: list[str] = []
         self.variables: dict[str, str] = {}
         self.left_for: tuple[str, str, int] | None = None
+        # visits to the dialplan: context, extension, label
+        self.visits: list[tuple[str, str, str | None]] = []
+        self.application = "winet-hotline-scripted"
+        self.hung_up_by_far_end = False
+        self._back: asyncio.Future[tuple[str, ...]] | None = None
+        self._answered_in_dialplan: asyncio.Future[str] | None = None
         self.answered = False
         self.taken_over = False
         self.on_hold = False
@@ -110,6 +137,10 @@ class ScriptedCall:
     @property
     def ended(self) -> bool:
         return self._ended
+
+    @property
+    def in_dialplan(self) -> bool:
+        return self._back is not None and not self._back.done() and not self._ended
 
     @property
     def prompts_heard(self) -> list[str]:
@@ -162,10 +193,7 @@ class ScriptedCall:
         self._check_up()
         self.dialled.append((endpoint, dict(headers or _headers_of(variables or {}))))
         self.dial_variables.append(dict(variables or {}))
-        # the desk queue's leg answers at once (its agents are scripted by `desk_agent`)
-        behaviour = self.script.legs.get(
-            endpoint, ACCEPTS if endpoint == QUEUE_LEG else "no_answer"
-        )
+        behaviour = self.script.legs.get(endpoint, "no_answer")
         if behaviour in NOT_ANSWERED:
             self.clock.advance(timeout if behaviour == "no_answer" else 1.0)
             raise DialFailed(behaviour, endpoint)
@@ -188,6 +216,37 @@ class ScriptedCall:
 
     async def set_variable(self, name: str, value: str) -> None:
         self.variables[name] = value
+
+    async def visit_dialplan(
+        self, context: str, extension: str, *, label: str | None = None
+    ) -> None:
+        """The desk queue: the scripted agent answers after `queue_seconds`, unless the queue
+        hands the caller back first (after WINET_DESK's offer_after, on the first visit)."""
+        self._check_up()
+        self.visits.append((context, extension, label))
+        loop = asyncio.get_running_loop()
+        self._back = loop.create_future()
+        self._answered_in_dialplan = self._answered_in_dialplan or loop.create_future()
+        agent, waited = self.script.desk_agent, self.script.queue_seconds
+        offer_after = 0 if label else int(desk_context(self)["offer_after"] or 0)
+        if agent is not None and not (offer_after and offer_after <= waited):
+            self.clock.advance(waited)
+            self._answered_in_dialplan.set_result(agent)
+        elif offer_after:
+            self.clock.advance(offer_after)
+            self._back.set_result(DESK_OFFER_ARGS)
+
+    async def back_from_dialplan(self) -> tuple[str, ...]:
+        return await asyncio.shield(self._back)
+
+    async def answered_in_dialplan(self) -> str:
+        return await asyncio.shield(self._answered_in_dialplan)
+
+    async def wait_ended(self) -> None:
+        """Talk time with the desk agent, then one side hangs up."""
+        self.clock.advance(self.script.bridged_seconds)
+        self.hung_up_by_far_end = not self.script.leg_hangs_up_first
+        self._end(16)
 
     async def unless_hung_up(self, awaitable: Awaitable[T]) -> T:
         return await awaitable
@@ -262,14 +321,6 @@ class ScriptedLeg:
     async def hangup(self, reason: str = "normal") -> None:
         self.ended = True
 
-    async def answered_beyond(self) -> str:
-        """The desk queue's leg: the scripted agent answers once the caller waits with it."""
-        agent = self.dialler.script.desk_agent
-        if agent is None or self.dialler.bridged_with[-1:] != [self.endpoint]:
-            await asyncio.Event().wait()  # nobody answers: until the flow stops waiting
-        self.clock.advance(self.dialler.script.queue_seconds)
-        return agent
-
 
 class ScriptedBridge:
     def __init__(self, call: ScriptedCall, leg: ScriptedLeg) -> None:
@@ -278,8 +329,6 @@ class ScriptedBridge:
 
     async def wait_hangup(self) -> ScriptedCall | ScriptedLeg:
         await asyncio.sleep(0)
-        if self.leg.endpoint == QUEUE_LEG and self.call.script.desk_agent is None:
-            await asyncio.Event().wait()  # the caller waits in the queue
         self.call.clock.advance(self.call.script.bridged_seconds)
         if self.call.script.leg_hangs_up_first:
             self.leg.ended = True

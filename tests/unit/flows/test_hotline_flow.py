@@ -25,11 +25,11 @@ from tests.unit.flows.scripted import (
     ACCEPTS,
     DECLINES,
     HANGS_UP,
-    QUEUE_LEG,
     SILENT,
     Press,
     Script,
     ScriptedCall,
+    desk_context,
 )
 
 PREMIUM = "+41441234567"  # klinik-seefeld, premium, de, PIN 481516: covered on Saturday
@@ -39,7 +39,8 @@ NO_UNITS = "+41449876543"  # zurich-translations, basic-plus, en, 0 free units: 
 PREMIUM_PIN = "481516"
 PREMIUM_NATIONAL = "0441234567"  # the same number as typed on a Swiss keypad
 WRONG_PIN = "000000"
-DESK = QUEUE_LEG
+DESK_QUEUE = ("desk-queue", "xy-desk", None)  # the caller's visit to the dialplan's desk queue
+REJOIN = ("desk-queue", "xy-desk", "rejoin")  # back to their place after the call-back offer
 
 
 async def place(runtime: Runtime, script: Script) -> tuple[ScriptedCall, calls.CallRecord]:
@@ -148,21 +149,26 @@ async def test_a_technician_who_does_not_accept_passes_it_on(runtime, behaviour,
 async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):
     ladder = technicians(runtime)
 
-    call, record = await place(runtime, Script(PREMIUM, legs={DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(PREMIUM))
 
-    assert [endpoint for endpoint, _ in call.dialled] == [*(leg.dial for leg in ladder), DESK]
-    assert last_headers(call)["X-Winet-Covered"] == "yes"
+    assert [endpoint for endpoint, _ in call.dialled] == [leg.dial for leg in ladder]
+    assert call.visits == [DESK_QUEUE]
+    assert desk_context(call)["X-Winet-Covered"] == "yes"
     assert leg_results(record) == [(leg.id, "no_answer") for leg in ladder]
     assert record.summary["outcome"] == "desk" and record.summary["desk_status"] == "connected"
     assert record.summary["desk_agent_line"] == "xy-desk"
+    assert record.summary["hangup_side"] == "caller"
     heard = call.prompts_heard
     assert heard[heard.index("technician_unavailable") + 1] == "connecting_desk"
     assert heard.count("connecting_desk") == 1, "the desk is named once"
-    assert call.dial_variables[-1]["WINET_PRIO"] == str(desk_priority(runtime.tables, "premium"))
+    assert desk_context(call)["priority"] == str(desk_priority(runtime.tables, "premium"))
+    assert desk_context(call)["language"] == "de"
+    assert desk_context(call)["offer_after"] == "90"
+    assert desk_context(call)["application"] == call.application
 
 
 async def test_ladder_exhausted_opens_the_request_the_customer_is_owed(runtime: Runtime):
-    call, record = await place(runtime, Script(PREMIUM, legs={DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(PREMIUM))
 
     [request] = await request_store.active_requests(runtime.redis)
     assert (request.source, request.call_id, request.state) == (
@@ -215,7 +221,7 @@ async def test_a_pin_alone_identifies_nobody(runtime: Runtime):
     guessed PIN only ever tries one customer, not all of them."""
     presses = [Press("account_request", PRO + "#"), Press("pin_request", PREMIUM_PIN)] * 3
 
-    call, record = await place(runtime, Script("anonymous", presses, {DESK: ACCEPTS}))
+    call, record = await place(runtime, Script("anonymous", presses))
 
     assert record.summary["identified"] == "no"
     assert call.prompts_heard.count("account_wrong") == 2
@@ -230,7 +236,7 @@ async def test_failed_pin_calls_for_one_customer_number_block_it_from_every_call
         )
     presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", PREMIUM_PIN)]
 
-    _, record = await place(runtime, Script("+41225550000", presses * 3, {DESK: ACCEPTS}))
+    _, record = await place(runtime, Script("+41225550000", presses * 3))
 
     assert record.summary["identified"] == "no"  # even the right PIN is not checked now
 
@@ -242,7 +248,7 @@ async def test_a_burst_of_failed_pin_calls_stops_identification_by_customer_numb
         await pins.record_failed_pin_call(runtime.redis, f"+4121555{caller:04d}", now=runtime.now())
     presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", PREMIUM_PIN)]
 
-    call, record = await place(runtime, Script("anonymous", presses, {DESK: ACCEPTS}))
+    call, record = await place(runtime, Script("anonymous", presses))
 
     blocked = [e for e in record.events if e["kind"] == "pin_blocked"]
     assert [e["number"] for e in blocked] == [pins.HOTLINE]
@@ -253,14 +259,15 @@ async def test_a_burst_of_failed_pin_calls_stops_identification_by_customer_numb
 async def test_three_wrong_pins_go_to_the_desk_unidentified(runtime: Runtime):
     presses = [Press("account_request", PREMIUM + "#"), Press("pin_request", WRONG_PIN)] * 3
 
-    call, record = await place(runtime, Script(UNKNOWN, presses, {DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(UNKNOWN, presses))
 
-    assert last_headers(call)["X-Winet-Identified"] == "no"
-    assert last_headers(call)["X-Winet-Customer"] == "unknown"
+    assert desk_context(call)["X-Winet-Identified"] == "no"
+    assert desk_context(call)["X-Winet-Customer"] == "unknown"
     attempts = [(e["attempt"], e["ok"]) for e in record.events if e["kind"] == "pin_attempt"]
     assert attempts == [(1, False), (2, False), (3, False)]
     assert [e["reason"] for e in record.events if e["kind"] == "pin_needed"] == ["number unknown"]
     assert (record.summary["identified"], record.summary["outcome"]) == ("no", "desk")
+    assert "CALLERID(name)" not in call.variables, "the caller's own caller ID"
     assert call.prompts_heard.count("account_wrong") == 2
     assert "identified_unknown" in call.prompts_heard
     for counted in (UNKNOWN, pins.account_key(PREMIUM), pins.HOTLINE):
@@ -268,7 +275,7 @@ async def test_three_wrong_pins_go_to_the_desk_unidentified(runtime: Runtime):
 
 
 async def test_no_keys_at_all_says_so_and_goes_to_the_desk(runtime: Runtime):
-    call, record = await place(runtime, Script(UNKNOWN, legs={DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(UNKNOWN))
 
     assert call.prompts_heard.count("no_input") == 2
     assert record.summary["outcome"] == "desk"
@@ -278,20 +285,20 @@ async def test_five_failed_pin_calls_block_pin_attempts_for_the_hour(runtime: Ru
     for _ in range(5):
         await pins.record_failed_pin_call(runtime.redis, UNKNOWN, now=runtime.now())
 
-    call, record = await place(runtime, Script(UNKNOWN, legs={DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(UNKNOWN))
 
     assert [e["kind"] for e in record.events if e["kind"].startswith("pin")] == [
         "pin_needed",
         "pin_blocked",
     ]
     assert "pin_locked" in call.prompts_heard and "pin_request" not in call.prompts_heard
-    assert last_headers(call)["X-Winet-Identified"] == "no"
+    assert desk_context(call)["X-Winet-Identified"] == "no"
 
 
 async def test_not_covered_and_continue_goes_to_the_desk_with_context(runtime: Runtime):
-    call, record = await place(runtime, Script(PRO, [Press("notice", "1")], {DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(PRO, [Press("notice", "1")]))
 
-    headers = last_headers(call)
+    headers = desk_context(call)
     assert headers["X-Winet-Customer"] == "studio-lugano"
     assert (headers["X-Winet-Tier"], headers["X-Winet-Covered"]) == ("pro", "no")
     assert re.fullmatch(r"accepted; at=2026-11-28T10:1\d:\d\d\+01:00", headers["X-Winet-Consent"])
@@ -301,7 +308,9 @@ async def test_not_covered_and_continue_goes_to_the_desk_with_context(runtime: R
     assert "winCall pro, 5x12h" in summary["notice_text"]
     notice = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
     assert notice and notice[0]["lang"] == "it"
-    assert [endpoint for endpoint, _ in call.dialled] == [DESK]
+    assert call.dialled == [] and call.visits == [DESK_QUEUE]
+    assert desk_context(call)["language"] == "it"
+    assert call.variables["CALLERID(name)"] == "Studio Lugano Sagl", "on the agents' phones"
 
 
 async def test_not_covered_and_withdraw_ends_the_call(runtime: Runtime):
@@ -309,14 +318,14 @@ async def test_not_covered_and_withdraw_ends_the_call(runtime: Runtime):
 
     assert (record.summary["outcome"], record.summary["consent"]) == ("withdrawn", "withdrawn")
     assert record.summary["hangup_side"] == "hotline"
-    assert call.dialled == [], "a withdrawn call never rings the desk"
+    assert call.dialled == [] and call.visits == [], "a withdrawn call never reaches the desk"
     assert call.prompts_heard[-1] == "withdrawn"
 
 
 async def test_not_covered_and_silence_goes_to_the_desk(runtime: Runtime):
-    call, record = await place(runtime, Script(PRO, legs={DESK: ACCEPTS}))
+    call, record = await place(runtime, Script(PRO))
 
-    assert last_headers(call)["X-Winet-Consent"] == "silence"
+    assert desk_context(call)["X-Winet-Consent"] == "silence"
     assert (record.summary["consent"], record.summary["outcome"]) == ("silence", "desk")
     repeats = runtime.tables.hotline.notice_repeats_before_consent
     notices = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
@@ -324,7 +333,7 @@ async def test_not_covered_and_silence_goes_to_the_desk(runtime: Runtime):
 
 
 async def test_a_wrong_key_after_the_notice_is_not_a_choice(runtime: Runtime):
-    script = Script(PRO, [Press("notice", "7"), Press("notice", "1")], {DESK: ACCEPTS})
+    script = Script(PRO, [Press("notice", "7"), Press("notice", "1")])
 
     call, record = await place(runtime, script)
 
@@ -340,7 +349,7 @@ async def test_caller_hanging_up_ends_cleanly(runtime: Runtime, moment: str):
 
     assert record.summary["hangup_side"] == "caller", moment
     assert record.summary["outcome"] == "abandoned", moment
-    assert call.bridged_with == [] and call.left_for is None
+    assert call.bridged_with == [] and call.left_for is None and call.visits == []
 
 
 def offer_a_callback_after(runtime: Runtime, seconds: int) -> None:
@@ -357,7 +366,7 @@ async def test_a_caller_nobody_at_the_desk_answers_waits_and_may_ask_for_a_call_
 
     call, record = await place(runtime, Script(PRO, presses, desk_agent=None))
 
-    assert [endpoint for endpoint, _ in call.dialled] == [DESK], "one queue, no retries"
+    assert call.visits == [DESK_QUEUE], "one queue, no retries"
     summary = record.summary
     assert (summary["outcome"], summary["desk_status"]) == ("callback_requested", "queued")
     assert summary["hangup_side"] == "hotline" and "goodbye" not in call.prompts_heard
@@ -384,12 +393,43 @@ async def test_the_callback_offer_needs_the_key_else_the_caller_keeps_waiting(ru
     call = ScriptedCall(script, runtime.clock)
 
     waiting = asyncio.create_task(handle_call(call, runtime))
-    await asyncio.sleep(1.5 + 0.5)
+    await asyncio.sleep(0.1)
     assert not waiting.done(), "still in the queue: nobody is hung up on"
     assert "queue/callback_offer" in call.prompts_heard
+    assert call.visits == [DESK_QUEUE, REJOIN], "back to their place in the queue"
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
     assert await requests.active_requests(runtime.redis) == []
+
+
+async def test_a_caller_who_lets_the_offer_pass_rejoins_their_place_and_reaches_an_agent(
+    runtime: Runtime,
+):
+    offer_a_callback_after(runtime, 60)
+    script = Script(PRO, [Press("notice", "1")], queue_seconds=75, leg_hangs_up_first=True)
+
+    call, record = await place(runtime, script)
+
+    assert call.visits == [DESK_QUEUE, REJOIN]
+    assert desk_context(call)["offer_after"] == "60"
+    statuses = [e["status"] for e in record.events if e["kind"] == "desk_queue"]
+    assert statuses == ["queued", "callback_offered", "answered"]
+    summary = record.summary
+    assert (summary["outcome"], summary["desk_agent_line"]) == ("desk", "xy-desk")
+    assert summary["hangup_side"] == "desk", "the agent hung up"
+    assert await requests.active_requests(runtime.redis) == []
+
+
+async def test_what_the_dialplan_would_misread_never_reaches_it(runtime: Runtime):
+    call = ScriptedCall(Script(PRO), runtime.clock)
+    talk = conversation(call, runtime)
+    talk.consent = 'accepted, "quoted" ${EXPR} (x)'
+
+    await talk.leave_for_dialplan("hand-to-desk", "s")
+
+    context = desk_context(call)  # still ten fields, split at the commas
+    assert context["X-Winet-Consent"] == "accepted_ _quoted_ __EXPR_ _x_"
+    assert context["language"] == talk.lang
 
 
 async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
@@ -400,8 +440,9 @@ async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
     await handle_call(call, runtime)
 
     assert call.left_for == ("hand-to-desk", "s", 1), "the dialplan's desk hand-off"
-    assert call.variables["__WINET_CUSTOMER"] == "unknown"
-    assert call.variables["__WINET_IDENTIFIED"] == "no"
+    assert desk_context(call)["X-Winet-Customer"] == "unknown"
+    assert desk_context(call)["X-Winet-Identified"] == "no"
+    assert desk_context(call)["offer_after"] == "", "the dialplan alone offers no call back"
 
 
 async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtime, redis_client):
@@ -414,7 +455,7 @@ async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtim
     assert call.left_for == ("hand-to-desk", "s", 1)
     assert [e["kind"] for e in record.events if e["kind"] == "error"] == ["error"]
     assert record.summary["outcome"] == "desk_fallback"
-    assert call.variables["__WINET_CUSTOMER"] == "klinik-seefeld"
+    assert desk_context(call)["X-Winet-Customer"] == "klinik-seefeld"
 
 
 async def test_a_call_asterisk_would_not_answer_still_has_a_finished_record(

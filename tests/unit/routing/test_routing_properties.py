@@ -147,7 +147,7 @@ def bundles(draw: st.DrawFn) -> dict[str, str]:
         "rota.toml": "\n".join(rota),
         "destinations.toml": (
             f"ring_timeout = {draw(st.integers(2, 120))}\nescalation = {json.dumps(escalation)}\n"
-            '[desk]\nname = "the desk"\ndial = "PJSIP/desk"\n'
+            '[desk]\nname = "the desk"\ndial = "Local/desk@desk-queue/n"\n'
         ),
         "notice.toml": notice,
         "escalation.toml": "ack_within_minutes = 5\nchief_before_due_minutes = 30\n",

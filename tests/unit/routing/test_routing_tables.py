@@ -474,7 +474,7 @@ BROKEN = [
         edited(B, "destinations.toml", '"Local/xy-desk@desk-queue/n"', '"xy-desk"'),
         "destinations.toml",
         "desk.dial",
-        "is not a dial string PJSIP/<endpoint>",
+        "is not the desk queue Local/<queue>@desk-queue/n",
     ),
     (
         "hour rule without hours",
