@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from ivr.calls.summary import unknown_fields
 from ivr.store import key
@@ -34,49 +33,62 @@ BY_START = key("calls", "by-start")
 OPEN = key("calls", "open")
 RETENTION = timedelta(days=90)
 
-_UNKNOWN_CALL = "unknown call"
+_WRITE = """
+-- Changes to call records, applied in order. KEYS: ids by start, open ids, then per change its
+-- summary hash and events list. ARGV: the live channel, then per change: how many arguments
+-- follow (call id, event JSON or '', start score or '' (not a start), retention seconds,
+-- oldest start kept, ending ('', 'finish' or 'finish-if-open'), summary field/value pairs).
+-- Per change: 1 applied, 0 a finish-if-open of a finished call, -1 no record of the call.
+local by_start, open, channel = KEYS[1], KEYS[2], ARGV[1]
+local watched = redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0
 
-_WRITE = f"""
--- KEYS: summary hash, events list, ids by start, open ids
--- ARGV: call id, channel, event JSON or '', start score or '' (not a start),
---       retention seconds, oldest start kept, ending ('', 'finish' or 'finish-if-open'),
---       then summary field/value pairs
-local summary, events, by_start, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local call_id, channel, event, start, ending = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[7]
-if start ~= '' then
-  redis.call('DEL', summary, events)
-  redis.call('ZADD', by_start, start, call_id)
-  redis.call('ZREMRANGEBYSCORE', by_start, '-inf', '(' .. ARGV[6])
-  redis.call('SADD', open, call_id)
-elseif redis.call('EXISTS', summary) == 0 then
-  redis.call('SREM', open, call_id)
-  return redis.error_reply('{_UNKNOWN_CALL} ' .. call_id)
-elseif ending == 'finish-if-open' and redis.call('HEXISTS', summary, 'ended_at') == 1 then
-  redis.call('SREM', open, call_id)
-  return 0
-end
-if #ARGV > 7 then
-  redis.call('HSET', summary, unpack(ARGV, 8))
-end
-if event ~= '' then
-  redis.call('RPUSH', events, event)
-end
-if start ~= '' then
-  redis.call('EXPIRE', summary, ARGV[5])
-  redis.call('EXPIRE', events, ARGV[5])
-end
-if ending ~= '' then
-  redis.call('SREM', open, call_id)
-end
-if redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
-  local change = {{call_id = call_id, summary = redis.call('HGETALL', summary)}}
-  if event ~= '' then
-    change.event = event
+local function apply(summary, events, first, last)
+  local call_id, event, start = ARGV[first], ARGV[first + 1], ARGV[first + 2]
+  local ending = ARGV[first + 5]
+  if start ~= '' then
+    redis.call('DEL', summary, events)
+    redis.call('ZADD', by_start, start, call_id)
+    redis.call('ZREMRANGEBYSCORE', by_start, '-inf', '(' .. ARGV[first + 4])
+    redis.call('SADD', open, call_id)
+  elseif redis.call('EXISTS', summary) == 0 then
+    redis.call('SREM', open, call_id)
+    return -1
+  elseif ending == 'finish-if-open' and redis.call('HEXISTS', summary, 'ended_at') == 1 then
+    redis.call('SREM', open, call_id)
+    return 0
   end
-  redis.call('PUBLISH', channel, cjson.encode(change))
+  if last >= first + 6 then
+    redis.call('HSET', summary, unpack(ARGV, first + 6, last))
+  end
+  if event ~= '' then
+    redis.call('RPUSH', events, event)
+  end
+  if start ~= '' then
+    redis.call('EXPIRE', summary, ARGV[first + 3])
+    redis.call('EXPIRE', events, ARGV[first + 3])
+  end
+  if ending ~= '' then
+    redis.call('SREM', open, call_id)
+  end
+  if watched then
+    local change = {call_id = call_id, summary = redis.call('HGETALL', summary)}
+    if event ~= '' then
+      change.event = event
+    end
+    redis.call('PUBLISH', channel, cjson.encode(change))
+  end
+  return 1
 end
-return 1
+
+local results, at = {}, 2
+for key = 3, #KEYS, 2 do
+  local count = tonumber(ARGV[at])
+  results[#results + 1] = apply(KEYS[key], KEYS[key + 1], at + 1, at + count)
+  at = at + count + 1
+end
+return results
 """
+_APPLIED, _NOT_OPEN, _UNKNOWN = 1, 0, -1
 
 
 class UnknownCall(LookupError):
@@ -103,7 +115,8 @@ class CallChange:
 
 @dataclass(frozen=True)
 class RecordChange:
-    """One change to a call's record, ready to apply: the write script's keys and arguments."""
+    """One change to a call's record, ready to apply: its keys and arguments in the write
+    script (summary hash and events list; call id, event, start, retention, ending, fields)."""
 
     call_id: str
     keys: tuple[str, ...]
@@ -285,24 +298,25 @@ async def apply(redis: Redis, change: RecordChange) -> bool:
 
 
 async def apply_all(redis: Redis, changes: list[RecordChange]) -> list[bool | UnknownCall]:
-    """Apply changes in order, in one round trip; per change, what `apply` returns or raises.
-    RedisError or OSError when Redis could not be reached (some changes may have been applied).
+    """Apply changes in order, all in one script (atomic, one round trip); per change, what
+    `apply` returns or raises. RedisError or OSError when Redis could not be reached (then none
+    was applied).
 
-    The script goes whole with every change (EVAL): Redis keeps it compiled, and a Redis that
-    restarted and forgot it still runs it, so no change ever waits for a script load."""
-    pipe = redis.pipeline(transaction=False)
+    The script goes whole (EVAL): Redis keeps it compiled, and a Redis that restarted and forgot
+    it still runs it, so no change ever waits for a script load."""
+    keys: list[str] = [BY_START, OPEN]
+    args: list[Any] = [CHANNEL]
     for change in changes:
-        pipe.eval(_WRITE, len(change.keys), *change.keys, *change.args)
-    results = await pipe.execute(raise_on_error=False)
+        keys += change.keys
+        args += [len(change.args), *change.args]
+    results = await redis.eval(_WRITE, len(keys), *keys, *args)
     return [_result(change, result) for change, result in zip(changes, results, strict=True)]
 
 
-def _result(change: RecordChange, result: Any) -> bool | UnknownCall:
-    if isinstance(result, ResponseError):
-        if _UNKNOWN_CALL in str(result):
-            return UnknownCall(change.call_id)
-        raise result
-    return bool(result)
+def _result(change: RecordChange, result: int) -> bool | UnknownCall:
+    if result == _UNKNOWN:
+        return UnknownCall(change.call_id)
+    return result == _APPLIED
 
 
 def _change(
@@ -320,7 +334,6 @@ def _change(
     start_score = start.timestamp() if start else None
     args: list[Any] = [
         call_id,
-        CHANNEL,
         _dumps(event) if event else "",
         start_score if start_score is not None else "",
         int(retention.total_seconds()),
@@ -329,8 +342,7 @@ def _change(
     ]
     for name, value in fields.items():
         args += [name, _dumps(value)]
-    keys = (_summary_key(call_id), _events_key(call_id), BY_START, OPEN)
-    return RecordChange(call_id, keys, tuple(args))
+    return RecordChange(call_id, (_summary_key(call_id), _events_key(call_id)), tuple(args))
 
 
 def _event(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:

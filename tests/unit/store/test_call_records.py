@@ -135,6 +135,37 @@ async def test_each_write_is_one_round_trip(redis_client, redis_round_trips):
     assert (await calls.get_call(redis_client, "c2")).summary["outcome"] == "withdrawn"
 
 
+async def test_a_batch_applies_each_change_in_order_in_one_round_trip(
+    redis_client, redis_round_trips
+):
+    """The record writer's batch: several calls' changes, one to a call never opened and a
+    finish-if-open of a call already finished; each gets its own result, none stops the rest."""
+    await record_a_covered_call(redis_client, "done")
+    redis_round_trips.clear()
+    batch = [
+        calls.opened("c1", "+41441234567", T0, language="de"),
+        calls.event_added("ghost", "prompt", at(1), prompt="greeting"),
+        calls.fields_set("c1", tier="premium"),
+        calls.finished("done", at(2), "lost", None, None, if_open=True),
+        calls.event_added("c1", "prompt", at(3), prompt="greeting"),
+    ]
+    async with calls.subscribe_calls(redis_client) as changes:
+        results = await calls.apply_all(redis_client, batch)
+        published = [await asyncio.wait_for(anext(changes), 2) for _ in range(3)]
+
+    assert sum(b"EVAL" in b"".join(trip) for trip in redis_round_trips) == 1
+    assert results[0] is True and results[2] is True and results[4] is True
+    assert isinstance(results[1], UnknownCall) and results[1].call_id == "ghost"
+    assert results[3] is False, "finished already: left as it was"
+    record = await calls.get_call(redis_client, "c1")
+    assert [e["kind"] for e in record.events] == ["started", "prompt"]
+    assert record.summary["tier"] == "premium"
+    assert (await calls.get_call(redis_client, "done")).summary["outcome"] == "technician"
+    assert await calls.get_call(redis_client, "ghost") is None
+    assert [c.call_id for c in published] == ["c1", "c1", "c1"]
+    assert published[2].summary["tier"] == "premium" and published[2].event["kind"] == "prompt"
+
+
 async def test_values_that_are_not_json_are_refused(redis_client):
     await calls.start_call(redis_client, "c1", None, T0)
     with pytest.raises(TypeError, match="not JSON-serialisable"):
