@@ -184,25 +184,48 @@ class Conversation:
             await self.call.set_variable("CALLERID(name)", self.customer.name)
         await self.call.visit_dialplan(DESK_CONTEXT, queue)
         await self.record.bridged(desk.kind, desk.id)
+        return await self._at_desk(desk, queue, offer, key, wait)
+
+    async def follow_in_desk_queue(
+        self, desk: Leg, queue: str, agent: str | None, *, answer_recorded: bool
+    ) -> None:
+        """Follow on a caller whom a worker that died left in the desk queue, until the call
+        ends: `agent` answered them already (`answer_recorded`: the record says so), or one
+        will. Without the call-back offer: if the queue hands them back for it, they go back
+        to their place."""
+        await self.call.follow_in_dialplan()
+        if agent:
+            await self._talk_at_desk(desk, agent, recorded=answer_recorded)
+        else:
+            await self._at_desk(desk, queue, None, "", 0.0)
+
+    async def _at_desk(
+        self, desk: Leg, queue: str, offer: Prompt | None, key: str, wait: float
+    ) -> bool:
         answered = asyncio.ensure_future(self.call.answered_in_dialplan())
         back = asyncio.ensure_future(self.call.back_from_dialplan())
         try:
             await asyncio.wait({answered, back}, return_when=asyncio.FIRST_COMPLETED)
             if not answered.done():
                 back.result()  # the queue handed the caller back (or they hung up: raises)
-                await self.record.callback_offered()
-                if await self._choose(self.call, [offer], key, wait, record=True) == key:
-                    return True
+                if offer is not None:
+                    await self.record.callback_offered()
+                    if await self._choose(self.call, [offer], key, wait, record=True) == key:
+                        return True
                 await self.call.visit_dialplan(DESK_CONTEXT, queue, label=DESK_REJOIN)
-            agent = await answered
-            self.outcome = desk.kind
-            await self.record.desk_answered(agent)
-            await self.call.wait_ended()
-            self.hangup_side = "caller" if self.call.hung_up_by_far_end else desk.kind
+            await self._talk_at_desk(desk, await answered)
             return False
         finally:
             for task in (answered, back):
                 task.cancel()
+
+    async def _talk_at_desk(self, desk: Leg, agent: str, *, recorded: bool = False) -> None:
+        """An agent answered (`recorded`: the record says so already): until one side hangs up."""
+        self.outcome = desk.kind
+        if not recorded:
+            await self.record.desk_answered(agent)
+        await self.call.wait_ended()
+        self.hangup_side = "caller" if self.call.hung_up_by_far_end else desk.kind
 
     async def take_over(self) -> None:
         """A call a worker that died left behind: stop what it left playing, so that the

@@ -70,6 +70,12 @@ class StasisApp:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.client.close()
 
+    def follow(self, channel: dict[str, Any], handler: CallHandler) -> None:
+        """Run `handler` for a channel outside the application that it follows on (e.g. a
+        caller that a worker that died left waiting in the dialplan), unless it is handled."""
+        if not self._is_handled(channel["id"]):
+            self._start(handler, channel, ())
+
     def _stasis_start(self, event: Event) -> None:
         args = event.get("args") or []
         if args[:1] == [LEG_ARG]:

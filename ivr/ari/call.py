@@ -59,6 +59,7 @@ _HANGUP_SETTLE = 0.2  # seconds a hang-up event may trail a failed playback
 _DIAL_GRACE = 2.0  # beyond the ring timeout that Asterisk enforces itself
 PLAYBACKS_PROBED = 64  # a call's playbacks a successor looks for (a call plays a dozen or so)
 KEYS_KEPT = 32  # keys pressed ahead of the question that takes them (type-ahead)
+UNSET_VARIABLE = "variable was not found"  # ARI's 404 for a variable the channel does not have
 _CHANNEL_NAME = re.compile(r"[^/]+/(.+)-[0-9a-f]{8}")  # technology/endpoint-sequence
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
@@ -415,14 +416,7 @@ class Call:
         return into our application (`back_from_dialplan`) still reach this Call. Returns once
         it has left the application."""
         loop = asyncio.get_running_loop()
-        if not self._subscribed:
-            # Leaving Stasis ends the application's interest in the channel; this keeps it.
-            await self._client.request(
-                "POST",
-                f"/applications/{self._client.app}/subscription",
-                params={"eventSource": f"channel:{self.channel_id}"},
-            )
-            self._subscribed = True
+        await self._subscribe()
         params: dict[str, QueryValue] = {"context": context, "extension": extension}
         params.update({"label": label} if label else {"priority": 1})
         self._leaving = loop.create_future()
@@ -430,6 +424,25 @@ class Call:
         await self._channel_request("POST", "/continue", params)
         self._on_hold = self._ringing = False  # the dialplan plays what it wants
         await self._first(self._leaving, limit=_CONFIRM_WAIT)
+
+    async def follow_in_dialplan(self) -> None:
+        """Follow a channel that another Call sent to the dialplan (its worker died), as if this
+        one had: its hang-up, calls answered there and its return reach this Call."""
+        await self._subscribe()
+        self._visit = asyncio.get_running_loop().create_future()
+
+    async def variable(self, name: str) -> str:
+        """A channel variable's value ('' when unset). CallerHungUp when the channel is gone."""
+        try:
+            answer = await self._client.request(
+                "GET", f"/channels/{self.channel_id}/variable", params={"variable": name}
+            )
+        except NotFound as error:
+            if UNSET_VARIABLE in error.message:
+                return ""
+            self._end(f"hung up ({error.message})")
+            raise self._hung_up() from None
+        return (answer or {}).get("value", "")
 
     async def wait_ended(self) -> None:
         """Wait until the channel hangs up (or leaves the application other than on a visit)."""
@@ -546,6 +559,17 @@ class Call:
         elif kind == RESYNC_EVENT:
             return self._after_resync(event["channel"])
         return None
+
+    async def _subscribe(self) -> None:
+        """Leaving Stasis ends the application's interest in the channel; this keeps it."""
+        if self._subscribed:
+            return
+        await self._client.request(
+            "POST",
+            f"/applications/{self._client.app}/subscription",
+            params={"eventSource": f"channel:{self.channel_id}"},
+        )
+        self._subscribed = True
 
     def _on_dial(self, event: Event) -> None:
         """A leg we originated being dialled, or this channel dialling from the dialplan."""

@@ -159,6 +159,12 @@ class CallRecorder:
             await self.started(caller_number, caller_name, language)
         await self._event("orphan", detail=detail)
 
+    async def desk_answer_recorded(self) -> bool:
+        """Whether the record says an agent at the desk answered (e.g. before its worker died)."""
+        await self.written()
+        record = await calls.get_call(self._redis, self.call_id)
+        return record is not None and record.summary.get("desk_status") == "connected"
+
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:
         """The call is over: returns once its whole record is written (or kept for Redis)."""
         await self._write(calls.finished(self.call_id, self._clock(), outcome, hangup_side, cause))

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # The dialplan context that dials the desk with the X-Winet-* headers taken from the
 # inheritable WINET_* channel variables (dialplan/extensions.conf).
 DESK_FALLBACK = ("hand-to-desk", "s", 1)
+# The agent who answered a caller in the desk queue, set by the queue (dialplan: desk-answered).
+DESK_AGENT_VARIABLE = "WINET_DESK_AGENT"
 
 
 async def handle_call(call: Call, runtime: Runtime) -> None:
@@ -115,6 +117,27 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     await talk.take_over()
     await send_to_desk_by_dialplan(talk)
     await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+
+
+async def follow_waiting_caller(call: Call, runtime: Runtime) -> None:
+    """A caller that a worker that died left waiting in the desk queue: follow the call on to its
+    end and finish its record (its worker's application is ours now)."""
+    talk = conversation(call, runtime)
+    destinations = runtime.tables.destinations
+    detail = "left waiting in the desk queue"
+    await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
+    try:
+        agent = await call.variable(DESK_AGENT_VARIABLE)
+        await talk.follow_in_desk_queue(
+            destinations.desk,
+            destinations.desk_queue,
+            agent or None,
+            answer_recorded=await talk.record.desk_answer_recorded(),
+        )
+    except CallerHungUp:
+        talk.hangup_side = talk.hangup_side or "caller"
+    finally:
+        await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 
 def conversation(call: Call, runtime: Runtime) -> Conversation:

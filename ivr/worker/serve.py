@@ -21,7 +21,7 @@ from ivr.ari.call import EVENT_TYPES, originate
 from ivr.ari.client import AriClient, AriUnavailable
 from ivr.clock import clock_from_env
 from ivr.config import Settings
-from ivr.flows.hotline import handle_call, rescue_orphan
+from ivr.flows.hotline import follow_waiting_caller, handle_call, rescue_orphan
 from ivr.prompts.catalogue import load_catalogue
 from ivr.prompts.check import check_catalogue
 from ivr.routing import TablesError
@@ -31,6 +31,7 @@ from ivr.worker.fail_open import FailOpenLedger
 from ivr.worker.lost_records import LostRecordSweeper
 from ivr.worker.notifier import Notifier
 from ivr.worker.runtime import Runtime, repository_tables
+from ivr.worker.waiting_callers import left_waiting
 
 log = logging.getLogger("ivr.worker")
 
@@ -66,15 +67,18 @@ async def serve(settings: Settings) -> None:
         on_orphan=lambda call: rescue_orphan(call, runtime),
     )
 
-    async def announce_workers() -> None:
-        """Tell the dialplan over how many workers' applications to spread calls."""
+    async def on_connect() -> None:
+        """Tell the dialplan over how many workers' applications to spread calls, and follow
+        on the callers a previous worker of our application left waiting in the desk queue."""
         await client.request(
             "POST",
             "/asterisk/variable",
             params={"variable": "WINET_WORKERS", "value": settings.workers},
         )
+        for channel in await left_waiting(client):
+            app.follow(channel, lambda call: follow_waiting_caller(call, runtime))
 
-    client.on_connect = announce_workers
+    client.on_connect = on_connect
     client.event_types = EVENT_TYPES
     client.on_response_time = runtime.load.note_response
 

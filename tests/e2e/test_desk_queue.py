@@ -195,6 +195,39 @@ async def test_a_caller_who_lets_the_offer_pass_goes_back_into_the_queue_and_is_
     assert await requests.active_requests(redis) == [], "no call back was asked for"
 
 
+async def test_a_caller_waiting_when_the_worker_dies_is_followed_on_by_its_successor(
+    worker, phones, sipp, redis, stack_settings
+):
+    """kill -9 of the worker while a caller waits in the queue: the caller waits on unharmed,
+    and the worker started again under the same application follows the call to its end."""
+    await phones.configure("xy-desk", answer_after=None)
+    during_notice = prompt_seconds(stack_settings, "de", "greeting") + 3.0
+    call = asyncio.create_task(sipp(PRO, [(during_notice, "1")]))
+    deadline = time.monotonic() + 60
+    while (await wait_for_record(redis, caller=PRO, ended=False)).summary.get("bridged_kind") != (
+        "desk"
+    ):
+        assert time.monotonic() < deadline, "the caller never reached the desk queue"
+        await asyncio.sleep(0.2)
+
+    worker.process.kill()
+    worker.process.wait()
+    await asyncio.to_thread(worker.start)
+    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+    result = await call
+
+    assert result.answered and result.hangup_by == "far_end"
+    record = await wait_for_record(redis, caller=PRO, within=40)
+    kinds = [e["kind"] for e in record.events]
+    assert kinds.index("orphan") < kinds.index("ended")
+    orphan = next(e for e in record.events if e["kind"] == "orphan")
+    assert orphan["detail"] == "left waiting in the desk queue"
+    assert queue_event(record, "answered")["at"] > orphan["at"]
+    summary = record.summary
+    assert (summary["outcome"], summary["desk_agent_line"]) == ("desk", "xy-desk")
+    assert summary["hangup_side"] == "desk"
+
+
 async def _until_event(redis, caller: str, status: str, within: float = 60.0) -> dict:
     """The desk_queue event `status` of the caller's call in progress, once it is recorded."""
     deadline = time.monotonic() + within

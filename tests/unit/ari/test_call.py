@@ -462,3 +462,20 @@ async def test_who_ended_a_channel_in_the_dialplan(fake, call, hangup, by_far_en
     assert call.hung_up_by_far_end is by_far_end
     with pytest.raises(CallerHungUp):
         await asyncio.wait_for(back, 1.0)
+
+
+async def test_a_variable_the_channel_does_not_have_reads_empty(fake, call):
+    fake.replies[("GET", "/channels/c1/variable")] = (
+        404,
+        {"message": "Provided variable was not found"},
+    )
+    assert await call.variable("WINET_DESK_AGENT") == ""
+    assert not call.ended
+
+    fake.replies[("GET", "/channels/c1/variable")] = (
+        404,
+        {"message": "Provided channel was not found"},
+    )
+    with pytest.raises(CallerHungUp):
+        await call.variable("WINET_DESK_AGENT")
+    assert call.ended

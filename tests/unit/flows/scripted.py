@@ -125,6 +125,7 @@ class ScriptedCall:
         # visits to the dialplan: context, extension, label
         self.visits: list[tuple[str, str, str | None]] = []
         self.application = "winet-hotline-scripted"
+        self.followed_on = False
         self.hung_up_by_far_end = False
         self._back: asyncio.Future[tuple[str, ...]] | None = None
         self._answered_in_dialplan: asyncio.Future[str] | None = None
@@ -217,6 +218,9 @@ class ScriptedCall:
     async def set_variable(self, name: str, value: str) -> None:
         self.variables[name] = value
 
+    async def variable(self, name: str) -> str:
+        return self.variables.get(name, "")
+
     async def visit_dialplan(
         self, context: str, extension: str, *, label: str | None = None
     ) -> None:
@@ -224,11 +228,19 @@ class ScriptedCall:
         hands the caller back first (after WINET_DESK's offer_after, on the first visit)."""
         self._check_up()
         self.visits.append((context, extension, label))
+        self._wait_in_queue(0 if label else int(desk_context(self)["offer_after"] or 0))
+
+    async def follow_in_dialplan(self) -> None:
+        """A caller a dead worker left in the queue (without the offer: it came before)."""
+        self._check_up()
+        self.followed_on = True
+        self._wait_in_queue(0)
+
+    def _wait_in_queue(self, offer_after: int) -> None:
         loop = asyncio.get_running_loop()
         self._back = loop.create_future()
         self._answered_in_dialplan = self._answered_in_dialplan or loop.create_future()
         agent, waited = self.script.desk_agent, self.script.queue_seconds
-        offer_after = 0 if label else int(desk_context(self)["offer_after"] or 0)
         if agent is not None and not (offer_after and offer_after <= waited):
             self.clock.advance(waited)
             self._answered_in_dialplan.set_result(agent)

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ivr.flows.hotline import conversation, handle_call, rescue_orphan
+from ivr.flows.hotline import conversation, follow_waiting_caller, handle_call, rescue_orphan
 from ivr.routing import Contract, Leg, decide, desk_priority
 from ivr.store import calls, pins, requests
 from ivr.store import requests as request_store
@@ -581,3 +581,54 @@ async def test_past_capacity_a_new_call_goes_straight_to_the_desk_with_a_record(
     assert record.summary["outcome"] == "desk_overload"
     assert [e["kind"] for e in record.events] == ["started", "overload", "ended"]
     assert runtime.load.shed == 1
+
+
+async def left_waiting(runtime: Runtime, script: Script) -> ScriptedCall:
+    """A caller whose worker died while they waited in the desk queue (it had recorded so)."""
+    call = ScriptedCall(script, runtime.clock)
+    record = conversation(call, runtime).record
+    await record.started(PRO, "", "it")
+    await record.queued(3)
+    await record.written()
+    return call
+
+
+async def test_a_caller_left_waiting_in_the_desk_queue_is_followed_on_to_the_agent(
+    runtime: Runtime,
+):
+    call = await left_waiting(runtime, Script(PRO, leg_hangs_up_first=True))
+
+    await follow_waiting_caller(call, runtime)
+
+    assert call.followed_on and call.visits == [], "followed where it waits, not sent again"
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    kinds = [(e["kind"], e.get("status")) for e in record.events]
+    assert kinds == [
+        ("started", None),
+        ("desk_queue", "queued"),
+        ("orphan", None),
+        ("desk_queue", "answered"),
+        ("ended", None),
+    ]
+    summary = record.summary
+    assert (summary["outcome"], summary["desk_agent_line"]) == ("desk", "xy-desk")
+    assert summary["hangup_side"] == "desk"
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+async def test_a_caller_the_agent_answered_before_their_worker_died_keeps_one_answer(
+    runtime: Runtime, recorded: bool
+):
+    call = await left_waiting(runtime, Script(PRO, desk_agent=None))
+    call.variables["WINET_DESK_AGENT"] = "xy-desk-2"  # set by the queue when the agent answered
+    if recorded:
+        record = conversation(call, runtime).record
+        await record.desk_answered("xy-desk-2")
+        await record.written()
+
+    await follow_waiting_caller(call, runtime)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    answers = [e for e in record.events if e.get("status") == "answered"]
+    assert [e["agent"] for e in answers] == ["xy-desk-2"]
+    assert (record.summary["outcome"], record.summary["hangup_side"]) == ("desk", "caller")
