@@ -25,7 +25,8 @@ call of Asterisk, each worker, Redis and the web console (from /proc). With `--f
 something halfway through the step and prints: callers left silent more than 5 s (channels in
 the application of a worker that is gone), calls sent to the desk because of it, records lost
 (calls Asterisk answered that have no finished record), and seconds until the hotline routes
-every new call right again.
+every new call right again, counted from the fault and, for one that lasts (Redis frozen for
+10 s, Asterisk restarting), from its end too.
 
 With several Asterisk nodes (`./hotline up --nodes 2`) the calls go to Kamailio (`--target`,
 by default the installation's SIP address), every node gets the bench's workers, and
@@ -140,6 +141,7 @@ class Occupancy:
 @dataclass
 class FaultReport:
     at: float = 0.0
+    over: float = 0.0  # when the fault ended: Redis running again, Asterisk up again
     silent_callers: int = 0
     back_to_normal: float | None = None
     calls_on_killed_node: int = 0
@@ -322,7 +324,7 @@ async def run_step(
             f"{report.silent_callers} caller(s) silent > {SILENT_SECONDS:.0f} s, "
             f"{len(to_desk)} sent to the desk by it, "
             f"{_records_lost(answered, records)} record(s) lost, routing normal again after "
-            + (f"{normal:.1f} s" if normal is not None else "never (within the step)")
+            + (_after_fault(normal, report) if normal is not None else "never (within the step)")
         )
 
 
@@ -348,6 +350,7 @@ async def inject(
         await asyncio.to_thread(asterisk.cli, settings, "module reload res_http_websocket.so")
     elif fault == "node-kill":
         await asyncio.to_thread(_kill_node, nodes_of(settings)[KILLED_NODE - 1], report, agents)
+    report.over = time.time()
     await watching
 
 
@@ -446,6 +449,14 @@ def _sent_to_desk_by_fault(record: dict) -> bool:
     return record.get("outcome") in ("desk_fallback", "lost") or (
         record.get("caller_number") == PREMIUM and record.get("outcome") == "desk"
     )
+
+
+def _after_fault(normal: float, report: FaultReport) -> str:
+    """ "6.4 s (0.0 s after it ended)" for a fault that lasts (Redis frozen for 10 s)."""
+    lasted = report.over - report.at
+    if lasted < 1.0:
+        return f"{normal:.1f} s"
+    return f"{normal:.1f} s ({max(0.0, normal - lasted):.1f} s after it ended, {lasted:.1f} s in)"
 
 
 def _back_to_normal(records: list[dict], fault_at: float) -> float | None:
