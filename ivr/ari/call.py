@@ -421,7 +421,11 @@ class Call:
         params.update({"label": label} if label else {"priority": 1})
         self._leaving = loop.create_future()
         self._visit = loop.create_future()
-        await self._channel_request("POST", "/continue", params)
+        try:
+            await self._channel_request("POST", "/continue", params)
+        except BaseException:
+            self._leaving = self._visit = None  # still ours, in the application
+            raise
         self._on_hold = self._ringing = False  # the dialplan plays what it wants
         await self._first(self._leaving, limit=_CONFIRM_WAIT)
 

@@ -70,7 +70,10 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         await talk.record.error(f"{type(error).__name__}: {error}")
         await send_to_desk_by_dialplan(talk)
     finally:
-        await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+        # A caller still waiting in the desk queue (this worker stops) is not done: the worker
+        # that takes our application over follows the call on and finishes its record.
+        if not call.in_dialplan:
+            await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 
 async def decide_route(talk: Conversation) -> None:

@@ -22,7 +22,9 @@ async def left_waiting(client: AriClient) -> list[dict[str, Any]]:
     """The channels in the desk queue that our application sent there and nobody follows."""
     found = []
     for channel in await client.request("GET", "/channels"):
-        in_queue = (channel.get("dialplan") or {}).get("context") == DESK_CONTEXT
+        dialplan = channel.get("dialplan") or {}
+        # one back in an application for the call-back offer is an orphan there, not ours here
+        in_queue = dialplan.get("context") == DESK_CONTEXT and dialplan.get("app_name") != "Stasis"
         if not in_queue or client.is_watched(channel["id"]):
             continue
         try:

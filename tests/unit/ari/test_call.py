@@ -14,6 +14,7 @@ from ivr.ari.call import (
     dial_failure_reason,
     originate,
 )
+from ivr.ari.client import AriError
 
 
 @pytest.fixture
@@ -479,3 +480,14 @@ async def test_a_variable_the_channel_does_not_have_reads_empty(fake, call):
     with pytest.raises(CallerHungUp):
         await call.variable("WINET_DESK_AGENT")
     assert call.ended
+
+
+async def test_a_visit_asterisk_refused_leaves_the_channel_ours(fake, call):
+    fake.replies[("POST", "/channels/c1/continue")] = (500, {"message": "Internal Server Error"})
+
+    with pytest.raises(AriError):
+        await call.visit_dialplan("desk-queue", "xy-desk")
+
+    assert not call.in_dialplan and not call.ended
+    await call.close()
+    assert fake.requested("DELETE", "/channels/c1"), "still ours: hung up at the end"

@@ -12,6 +12,13 @@ def in_queue(fake, channel_id: str) -> dict:
     return channel
 
 
+def back_for_the_offer(fake) -> dict:
+    """In the queue's context, but in Stasis again: an orphan there if nobody has it."""
+    channel = in_queue(fake, "back-for-the-offer")
+    channel["dialplan"].update(app_name="Stasis", app_data=f"{APP},desk-offer")
+    return channel
+
+
 async def test_only_unfollowed_callers_our_application_sent_to_the_queue(fake, client):
     await client.connect()
     fake.channels = [
@@ -20,11 +27,13 @@ async def test_only_unfollowed_callers_our_application_sent_to_the_queue(fake, c
         in_queue(fake, "fail-open"),  # the dialplan alone sent it: no WINET_APP
         in_queue(fake, "followed"),
         fake.channel("in-the-ivr"),
+        back_for_the_offer(fake),
     ]
     fake.replies[("GET", "/channels/ours/variable")] = (200, {"value": APP})
     fake.replies[("GET", "/channels/another-workers/variable")] = (200, {"value": "other"})
     fake.replies[("GET", "/channels/fail-open/variable")] = (200, {"value": ""})
     fake.replies[("GET", "/channels/followed/variable")] = (200, {"value": APP})
+    fake.replies[("GET", "/channels/back-for-the-offer/variable")] = (200, {"value": APP})
     client.watch("followed", lambda event: None)
 
     found = await left_waiting(client)

@@ -397,9 +397,12 @@ async def test_the_callback_offer_needs_the_key_else_the_caller_keeps_waiting(ru
     assert not waiting.done(), "still in the queue: nobody is hung up on"
     assert "queue/callback_offer" in call.prompts_heard
     assert call.visits == [DESK_QUEUE, REJOIN], "back to their place in the queue"
-    waiting.cancel()
+    waiting.cancel()  # this worker stops: the caller waits on in the queue
     await asyncio.gather(waiting, return_exceptions=True)
     assert await requests.active_requests(runtime.redis) == []
+    await runtime.records.written(call.channel_id)
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert "ended_at" not in record.summary, "left open for the worker that follows the call on"
 
 
 async def test_a_caller_who_lets_the_offer_pass_rejoins_their_place_and_reaches_an_agent(
