@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from ivr.ari.call import CallerHungUp, DialFailed
+from ivr.conversation import DESK_CONTEXT_HEADERS
 
 T = TypeVar("T")
 MEDIA_PREFIX = "sound:winet/"
@@ -33,18 +34,8 @@ HANGS_UP = "hangs up"  # answers and hangs up during the whisper
 NOT_ANSWERED = ("no_answer", "busy", "declined", "failed", "unreachable")
 
 # WINET_DESK, the call's context for the dialplan's desk queue, as its ARRAY() splits it
-DESK_CONTEXT_FIELDS = (
-    "X-Winet-Customer",
-    "X-Winet-Tier",
-    "X-Winet-Covered",
-    "X-Winet-Identified",
-    "X-Winet-Consent",
-    "X-Winet-Call",
-    "priority",
-    "language",
-    "offer_after",
-    "application",
-)
+# (the headers' order is checked on the real stack: tests/e2e/test_call_flow.py)
+DESK_CONTEXT_FIELDS = (*DESK_CONTEXT_HEADERS, "priority", "language", "offer_after", "application")
 DESK_OFFER_ARGS = ("desk-offer",)  # the queue hands a caller back to hear the call-back offer
 
 _ids = itertools.count(1)
