@@ -223,8 +223,11 @@ async def finish_call(
 
 async def close_lost_call(redis: Redis, call_id: str, ended_at: datetime, reason: str) -> bool:
     """Close a record nobody finished (its channel is gone: the worker handling it died, or
-    its last writes were lost), saying why; False if it was finished meanwhile."""
-    return await finish_open_call(redis, call_id, ended_at, "lost", hangup_cause=reason)
+    its last writes were lost), saying why; False if it was finished meanwhile. A call that a
+    desk agent had answered reached the desk (outcome `desk`); any other is `lost`."""
+    answered = await redis.hget(_summary_key(call_id), "desk_status") == _dumps("connected")
+    outcome = "desk" if answered else "lost"
+    return await finish_open_call(redis, call_id, ended_at, outcome, hangup_cause=reason)
 
 
 async def finish_open_call(

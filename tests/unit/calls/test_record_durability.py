@@ -120,3 +120,15 @@ def runtime_stub():
             return START
 
     return Stub
+
+
+async def test_a_lost_call_a_desk_agent_had_answered_reached_the_desk(redis_client):
+    """Its worker died and the call ended before another followed it on: the record still
+    says the agent answered, so the call reached the desk; only its end went unseen."""
+    await calls.start_call(redis_client, "talked", "+41", START)
+    await calls.update_call(redis_client, "talked", desk_status="connected", desk_agent_line="x")
+
+    assert await calls.close_lost_call(redis_client, "talked", START, "gone")
+
+    summary = (await calls.get_call(redis_client, "talked")).summary
+    assert (summary["outcome"], summary["hangup_cause"]) == ("desk", "gone")
