@@ -18,6 +18,7 @@ from ivr.calls.record import CallRecorder
 from ivr.customers.model import Customer
 from ivr.prompts.installed import media_uri
 from ivr.routing import Decision, Leg
+from ivr.store.call_facts import CallFacts
 from ivr.worker.runtime import Runtime
 
 MEDIA_PREFIX = media_uri("")  # "sound:winet/": what the record leaves out of each prompt id
@@ -68,6 +69,13 @@ class Conversation:
     language_chosen: bool = False  # by the caller in the language menu
     outcome: str = "abandoned"  # technician, desk, withdrawn, desk_unreachable, abandoned
     hangup_side: str | None = None  # caller, technician, desk, hotline
+    _facts: CallFacts | None = None
+
+    async def facts(self) -> CallFacts:
+        """The customers, free units and incident, as one snapshot for the whole call."""
+        if self._facts is None:
+            self._facts = await self.runtime.call_facts()
+        return self._facts
 
     @property
     def customer(self) -> Customer | None:

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from ivr.conversation import Conversation, Prompt
 from ivr.prompts.notice import NoticeFacts, compose_notice
-from ivr.store import customers
 
 CONTINUE, WITHDRAW = "1", "2"
 ANSWER_SECONDS = 6.0  # after the notice, for the key
@@ -40,8 +39,7 @@ async def notice_facts(talk: Conversation) -> NoticeFacts:
     customer = talk.customer
     own = customer.contract.free_units_per_month
     per_month = terms.free_service_units_per_month if own is None else own
-    now = talk.runtime.now()
-    used = await customers.units_used(talk.runtime.redis, customer.id, now.year, now.month)
+    used = (await talk.facts()).units_used(customer.id)
     return NoticeFacts(
         tier_id=tier.id,
         tier_name=tier.name,

@@ -23,7 +23,7 @@ CUSTOMER_NUMBER_DIGITS = 16  # the longest number with its international prefix;
 
 async def identify(talk: Conversation) -> Caller:
     number = caller_number(talk.call.caller_number)
-    candidates = await customers.find_by_number(talk.runtime.redis, number) if number else []
+    candidates = (await talk.facts()).customers_with(number) if number else []
     if len(candidates) == 1 and not candidates[0].pin_required:
         caller = Caller(number, candidates[0], "caller_id")
     else:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from ivr.conversation import Conversation
 from ivr.customers.numbers import caller_number
-from ivr.store import customers, incidents
 
 
 async def announce_incident(talk: Conversation) -> None:
-    if await incidents.active(talk.runtime.redis) is None:
+    if (await talk.facts()).incident is None:
         return
     lang = talk.lang if talk.language_chosen else await _callers_language(talk)
     await talk.play(talk.prompt("incident", lang=lang))
@@ -19,7 +18,7 @@ async def announce_incident(talk: Conversation) -> None:
 
 async def _callers_language(talk: Conversation) -> str:
     number = caller_number(talk.call.caller_number)
-    found = await customers.find_by_number(talk.runtime.redis, number) if number else []
+    found = (await talk.facts()).customers_with(number) if number else []
     if len(found) == 1 and found[0].language in talk.runtime.tables.hotline.languages:
         return found[0].language
     return talk.lang

@@ -6,15 +6,20 @@ This package is the only code in the project that talks to Redis. Every key star
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ivr.config import Settings
 
 PREFIX = "winet:"
+# A random token, replaced in the same transaction as every change of what a call reads
+# (customers, their free units, the major incident): see ivr.store.call_facts.
+CALL_FACTS_VERSION = PREFIX + "call-facts:version"
 
 # A call waiting on Redis must fail over to the desk quickly rather than hang.
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -49,3 +54,13 @@ def connect(settings: Settings) -> Redis:
 def key(*parts: str) -> str:
     """`key("call", "abc")` -> `winet:call:abc`."""
     return PREFIX + ":".join(parts)
+
+
+def new_call_facts_version() -> str:
+    """A token no earlier version had, even across a flushed or restored database."""
+    return secrets.token_hex(8)
+
+
+def call_facts_changed(pipe: Pipeline) -> None:
+    """Queue the new version in the transaction that changes a call fact."""
+    pipe.set(CALL_FACTS_VERSION, new_call_facts_version())

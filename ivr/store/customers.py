@@ -4,6 +4,7 @@ Keys:
 - `winet:customers`            hash  customer id -> JSON (the customer and its PIN hash)
 - `winet:customers:by-number`  hash  E.164 number -> "id1,id2" (a number may be shared)
 - `winet:customer-units:<id>`  hash  "YYYY-MM" -> free service units used that month
+Every change of these also replaces `winet:call-facts:version` (ivr.store.call_facts).
 
 A caller-ID lookup is two round trips (index, then records). Every change that touches the
 index runs in one WATCH/MULTI/EXEC transaction, so it never disagrees with the records. PINs
@@ -36,7 +37,12 @@ from ivr.customers.model import (
     customer_to_dict,
 )
 from ivr.customers.numbers import InvalidNumber, normalise_number
-from ivr.store import key
+from ivr.store import (
+    CALL_FACTS_VERSION,
+    call_facts_changed,
+    key,
+    new_call_facts_version,
+)
 
 CUSTOMERS = key("customers")
 BY_NUMBER = key("customers", "by-number")
@@ -44,7 +50,9 @@ BY_NUMBER = key("customers", "by-number")
 _ID_SEPARATOR = ","
 
 _USE_UNIT = """
+-- KEYS: customers, the customer's units, call facts version; ARGV: id, month, new version
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
+redis.call('SET', KEYS[3], ARGV[3])
 return redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 """
 
@@ -177,6 +185,29 @@ async def find_by_number(redis: Redis, number: str) -> list[Customer]:
     return [_decode_present(record) for record in records if record is not None]
 
 
+async def numbers_directory(redis: Redis) -> dict[str, tuple[Customer, ...]]:
+    """What `find_by_number` answers, for every number at once."""
+    records, index = await redis.hgetall(CUSTOMERS), await redis.hgetall(BY_NUMBER)
+    customers = {cid: _decode_present(record) for cid, record in records.items()}
+    return {
+        number: tuple(customers[cid] for cid in ids.split(_ID_SEPARATOR) if cid in customers)
+        for number, ids in index.items()
+    }
+
+
+async def units_used_by(
+    redis: Redis, customer_ids: Iterable[str], year: int, month: int
+) -> dict[str, int]:
+    """`units_used` of many customers, in one round trip."""
+    ids = list(customer_ids)
+    field = _month_field(year, month)
+    async with redis.pipeline(transaction=False) as pipe:
+        for customer_id in ids:
+            pipe.hget(_units_key(customer_id), field)
+        used = await pipe.execute()
+    return {cid: int(value) for cid, value in zip(ids, used, strict=True) if value}
+
+
 async def find_by_pin(redis: Redis, number: str, pin: str, *, pin_key: bytes) -> Customer | None:
     """The one customer with this E.164 number whose PIN this is; None for none (or, when
     customers sharing the number have the same PIN, for several)."""
@@ -213,6 +244,7 @@ async def delete_customer(redis: Redis, customer_id: str) -> bool:
         pipe.hdel(CUSTOMERS, customer_id)
         _write_number_index(pipe, holders)
         pipe.delete(_units_key(customer_id))
+        call_facts_changed(pipe)
         return True
 
     return await redis.transaction(delete, CUSTOMERS, BY_NUMBER, value_from_callable=True)
@@ -226,7 +258,8 @@ async def units_used(redis: Redis, customer_id: str, year: int, month: int) -> i
 async def use_unit(redis: Redis, customer_id: str, year: int, month: int) -> int:
     """Count one intervention against the customer's month; returns the units used since."""
     used = await redis.register_script(_USE_UNIT)(
-        keys=[CUSTOMERS, _units_key(customer_id)], args=[customer_id, _month_field(year, month)]
+        keys=[CUSTOMERS, _units_key(customer_id), CALL_FACTS_VERSION],
+        args=[customer_id, _month_field(year, month), new_call_facts_version()],
     )
     if used is None:
         raise UnknownCustomer(customer_id)
@@ -265,6 +298,7 @@ async def _apply(
         pipe.multi()
         pipe.hset(CUSTOMERS, mapping={cid: json.dumps(r) for cid, r in records.items()})
         _write_number_index(pipe, holders)
+        call_facts_changed(pipe)
         created = [cid for cid in ids if cid not in old]
         return SaveResult(created=created, updated=[cid for cid in ids if cid in old])
 

@@ -8,6 +8,7 @@ Keys:
                              (absent: no major incident)
 - `winet:incidents:ended`    list  JSON of the ended incidents (with ended_by, ended_at), the
                              latest first, the last `KEPT` of them
+Declaring and ending also replace `winet:call-facts:version` (ivr.store.call_facts).
 At most one incident is active; declaring and ending are atomic, so two people acting at once
 never both win.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from ivr.store import key
+from ivr.store import CALL_FACTS_VERSION, key, new_call_facts_version
 
 LAST_ID = key("incidents", "last-id")
 ACTIVE = key("incident", "active")
@@ -34,10 +35,12 @@ _ALREADY = "incident already active"
 _NONE = "no incident active"
 
 _DECLARE = f"""
--- KEYS: last id, active; ARGV: summary, declared by, declared at (JSON each)
+-- KEYS: last id, active, call facts version
+-- ARGV: summary, declared by, declared at (JSON each), new version
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('{_ALREADY} ' .. redis.call('HGET', KEYS[2], 'id'))
 end
+redis.call('SET', KEYS[3], ARGV[4])
 local id = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], 'id', id, 'summary', ARGV[1], 'declared_by', ARGV[2],
            'declared_at', ARGV[3])
@@ -45,11 +48,12 @@ return id
 """
 
 _END = f"""
--- KEYS: active, ended; ARGV: ended by, ended at (JSON each), kept
+-- KEYS: active, ended, call facts version; ARGV: ended by, ended at (JSON each), kept, new version
 local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then
   return redis.error_reply('{_NONE}')
 end
+redis.call('SET', KEYS[3], ARGV[4])
 local ended = {{ended_by = cjson.decode(ARGV[1]), ended_at = cjson.decode(ARGV[2])}}
 for i = 1, #fields, 2 do
   ended[fields[i]] = cjson.decode(fields[i + 1])
@@ -95,7 +99,13 @@ async def declare(redis: Redis, summary: str, *, by: str, now: datetime) -> Inci
         raise IncidentRefused(f"the summary is longer than {MAX_SUMMARY} characters")
     try:
         incident_id = await redis.register_script(_DECLARE)(
-            keys=[LAST_ID, ACTIVE], args=[_dumps(summary), _dumps(by), _dumps(now.isoformat())]
+            keys=[LAST_ID, ACTIVE, CALL_FACTS_VERSION],
+            args=[
+                _dumps(summary),
+                _dumps(by),
+                _dumps(now.isoformat()),
+                new_call_facts_version(),
+            ],
         )
     except ResponseError as error:
         if _ALREADY in str(error):
@@ -111,7 +121,8 @@ async def end(redis: Redis, *, by: str, now: datetime) -> Incident:
     """End the active incident; IncidentRefused when there is none."""
     try:
         entry = await redis.register_script(_END)(
-            keys=[ACTIVE, ENDED], args=[_dumps(by), _dumps(now.isoformat()), KEPT]
+            keys=[ACTIVE, ENDED, CALL_FACTS_VERSION],
+            args=[_dumps(by), _dumps(now.isoformat()), KEPT, new_call_facts_version()],
         )
     except ResponseError as error:
         if _NONE in str(error):

@@ -1,5 +1,5 @@
 """The worker's runtime: what one worker process knows while it runs (its settings, Redis, the
-clock, the prompt catalogue and the live routing tables).
+clock, the prompt catalogue, the live routing tables and the call facts).
 
 The routing tables are parsed once and replaced as a whole when an admin publishes a new
 version (a Redis notification), never re-read per call.
@@ -22,7 +22,9 @@ from ivr.config import Settings
 from ivr.prompts.catalogue import Catalogue
 from ivr.routing import Tables, TablesError, load_tables, parse_tables
 from ivr.store import tables as table_versions
+from ivr.store.call_facts import CallFacts
 from ivr.store.pubsub import stop_follower
+from ivr.worker.call_facts import KeptCallFacts
 from ivr.worker.load import LoadGauge
 
 log = logging.getLogger(__name__)
@@ -43,15 +45,21 @@ class Runtime:
     backlog: RecordBacklog = field(init=False, repr=False)
     records: RecordWriter = field(init=False, repr=False)  # every call's record changes
     load: LoadGauge = field(init=False, repr=False)
+    facts: KeptCallFacts = field(init=False, repr=False)  # customers, units, incident
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.backlog = RecordBacklog(self.redis)
         self.records = RecordWriter(self.redis, self.backlog)
         self.load = LoadGauge(self.settings.overload_lag_ms / 1000)
+        self.facts = KeptCallFacts()
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tables.zone)
+
+    async def call_facts(self) -> CallFacts:
+        """The customers, their free units and the incident, for a call starting now."""
+        return await self.facts.current(self.redis, self.now())
 
     async def load_published_tables(self) -> None:
         """Switch to the active published version, if there is one and it is valid."""

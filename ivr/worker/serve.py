@@ -146,6 +146,7 @@ async def start_runtime(settings: Settings) -> Runtime:
     try:
         await runtime.redis.ping()  # opens the first connection before the first call
         await runtime.load_published_tables()
+        await runtime.call_facts()  # read before the first call needs them
     except (RedisError, OSError) as error:
         log.error("Redis does not answer (%s): calls go to the desk until it does", error)
     runtime.watch_tables()

@@ -184,8 +184,11 @@ async def test_caller_hanging_up_while_the_technician_rings_ends_cleanly(
     assert not dropped["answered"], "the ringing technician's phone is cancelled"
 
 
-async def test_redis_down_still_reaches_the_desk(worker, phones, sipp, redis, stack_settings):
-    await phones.configure("xy-desk", answer_after=0.5, hangup_after=2)
+async def test_while_redis_is_down_callers_are_routed_and_recorded_once_it_is_back(
+    worker, phones, sipp, redis, stack_settings
+):
+    tech = phone_of(routed("premium").standby)
+    await phones.configure(tech, answer_after=0.5, dtmf=[(0.5, "1")], hangup_after=3)
     assert processes.stop(stack_settings, "redis"), "this test needs the launcher's own Redis"
     try:
         call = await sipp(PREMIUM)
@@ -193,9 +196,12 @@ async def test_redis_down_still_reaches_the_desk(worker, phones, sipp, redis, st
         await asyncio.to_thread(redis_launcher.start, stack_settings)
 
     assert call.answered and call.hangup_by == "far_end"
-    headers = (await phones.wait_for("xy-desk", "incoming"))["x_headers"]
-    assert headers["X-Winet-Customer"] == "unknown"
-    assert "internal error" in worker.log_text()
+    incoming = await phones.wait_for(tech, "incoming")
+    assert incoming["x_headers"]["X-Winet-Customer"] == "klinik-seefeld", "the facts read before"
+    record = await wait_for_record(redis)  # kept by the worker, written once Redis is back
+    assert record.summary["outcome"] == "technician"
+    assert record.call_id == incoming["x_headers"]["X-Winet-Call"]
+    assert "did not confirm the call facts" in worker.log_text()
 
 
 async def test_the_language_chosen_in_the_menu_wins_over_the_customers(

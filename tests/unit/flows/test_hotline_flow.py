@@ -448,6 +448,21 @@ async def test_redis_down_still_reaches_the_desk(runtime: Runtime):
     assert desk_context(call)["offer_after"] == "", "the dialplan alone offers no call back"
 
 
+async def test_while_redis_does_not_answer_callers_are_routed_by_the_facts_read_before(
+    runtime: Runtime,
+):
+    standby = technicians(runtime)[0]
+    await place(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))  # facts read
+    runtime.redis = Redis(port=1, retry=Retry(NoBackoff(), 0))  # Redis gone from now on
+
+    call = ScriptedCall(Script(PREMIUM, legs={standby.dial: ACCEPTS}), runtime.clock)
+    await handle_call(call, runtime)
+
+    assert call.left_for is None, "not the dialplan's desk hand-off"
+    assert call.bridged_with == [standby.dial]
+    assert last_headers(call)["X-Winet-Customer"] == "klinik-seefeld"
+
+
 async def test_an_error_in_our_code_sends_the_caller_to_the_desk(runtime: Runtime, redis_client):
     call = ScriptedCall(Script(PREMIUM), runtime.clock)
     call.dial = None  # the flow's own failure, not the caller's
