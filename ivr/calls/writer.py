@@ -26,7 +26,7 @@ from ivr.store.calls import RecordChange
 
 log = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 0.02
+WINDOW_SECONDS = 0.1
 
 
 class RecordWriter:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote
 
 import phonenumbers
@@ -33,6 +34,7 @@ _IMPOSSIBLE_REASONS = {
 }
 
 
+@lru_cache(maxsize=4096)  # every call parses its caller ID; callers call again
 def normalise_number(text: str, region: str = DEFAULT_REGION) -> str:
     """The number in E.164; national numbers are read as numbers of `region`, and digits that
     are no national number of it as an international number without its prefix."""

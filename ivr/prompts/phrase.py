@@ -11,6 +11,9 @@ from ivr.prompts.installed import install_sound, media_uri, native_path, sound_p
 from ivr.prompts.speech import LANGUAGES
 
 PHRASE_FAMILY = "phrase/"
+# The phrases this process rendered or found rendered: (sounds folder, lang, text) -> media
+# URI. A customer's name is rendered once; the whisper of every later call needs no thread.
+_rendered: dict[tuple[str, str, str], str] = {}
 
 
 async def render_phrase(text: str, lang: str, settings: Settings) -> str:
@@ -23,9 +26,12 @@ async def render_phrase(text: str, lang: str, settings: Settings) -> str:
     speech = Speech(" ".join(text.split()), lang)
     if not speech.text:
         raise ValueError("cannot render an empty phrase")
-    prompt_id = PHRASE_FAMILY + speech.digest()[:32]
-    await asyncio.to_thread(_render_unless_cached, speech, settings, prompt_id)
-    return media_uri(prompt_id)
+    known = (str(settings.sounds_dir), lang, speech.text)
+    if known not in _rendered:
+        prompt_id = PHRASE_FAMILY + speech.digest()[:32]
+        await asyncio.to_thread(_render_unless_cached, speech, settings, prompt_id)
+        _rendered[known] = media_uri(prompt_id)
+    return _rendered[known]
 
 
 def _render_unless_cached(speech: Speech, settings: Settings, prompt_id: str) -> None:

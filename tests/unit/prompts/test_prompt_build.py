@@ -190,6 +190,16 @@ async def test_a_phrase_is_rendered_once_and_cached(built):
     assert sound_path(built.sounds_dir, "fr", in_french.removeprefix("sound:winet/")).exists()
 
 
+async def test_a_phrase_this_process_rendered_is_not_looked_for_again(built, monkeypatch):
+    uri = await render_phrase("Garage Meier", "de", built)
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("the phrase was looked for again")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    assert await render_phrase("Garage  Meier", "de", built) == uri
+
+
 async def test_phrases_render_concurrently_off_the_event_loop(built):
     ticks = 0
 
