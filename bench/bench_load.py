@@ -55,12 +55,14 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+from bench import reference_flow
 from ivr import store
 from ivr.config import Settings, nodes_of
 from ivr.stack import asterisk, processes, worker
 from ivr.stack.launcher import SUPERVISOR, process_names, start_components, start_supervisor
 from ivr.store import calls as call_records
 from tests.harness.sipp import answering_phone, place_calls
+from tests.harness.sipp.calls import AnsweringPhone
 from tests.harness.worker import prepare_stack
 
 BENCH_REDIS_DB = 2
@@ -159,6 +161,12 @@ async def main() -> None:
     parser.add_argument(
         "--desk-agents", type=int, help="the stand-in call centre's agents (default: enough)"
     )
+    parser.add_argument(
+        "--flow",
+        choices=("hotline", "dialplan"),
+        default="hotline",
+        help="dialplan: the same two paths in plain dialplan, for Asterisk's own cost (no fault)",
+    )
     options = parser.parse_args()
     rates = [float(rate) for rate in options.rate.split(",")]
     agents = options.desk_agents or agents_needed(max(rates))
@@ -166,12 +174,18 @@ async def main() -> None:
     settings = await asyncio.to_thread(bring_up, options.workers, agents)
     if options.fault == "node-kill" and settings.nodes == 1:
         parser.error("--fault node-kill needs several nodes: ./hotline up --nodes 2")
+    if options.flow == "dialplan" and (options.fault or settings.nodes > 1):
+        parser.error("--flow dialplan runs on one node, without a fault")
+    reference = options.flow == "dialplan"
+    if reference:
+        await asyncio.to_thread(reference_flow.install, settings, SATURDAY_MORNING, PRO)
     target = options.target or f"{settings.sip_host}:{settings.sip_port}"
-    to = f"sip:{settings.support_number}@{target}"
+    number = reference_flow.NUMBER if reference else settings.support_number
+    to = f"sip:{number}@{target}"
     redis = store.connect(settings)
     try:
         async with AsyncExitStack() as phones:
-            for name, port in TECHNICIAN_PORTS.items():
+            answering = [
                 await phones.enter_async_context(
                     answering_phone(
                         name,
@@ -181,21 +195,33 @@ async def main() -> None:
                         hangup_after=1.0 + TECHNICIAN_TALK,
                     )
                 )
-            await phones.enter_async_context(
-                answering_phone("xy-desk", DESK_PORT, answer_after=0.2, hangup_after=DESK_TALK)
+                for name, port in TECHNICIAN_PORTS.items()
+            ]
+            answering.append(
+                await phones.enter_async_context(
+                    answering_phone("xy-desk", DESK_PORT, answer_after=0.2, hangup_after=DESK_TALK)
+                )
             )
             print(
                 f"{settings.nodes} node(s), {options.workers} workers each, calls to {target}; "
                 f"{options.seconds:.0f} s per step; {agents} desk agents"
                 + (f"; fault: {options.fault}" if options.fault else "")
+                + ("; the plain-dialplan reference flow" if reference else "")
             )
             print(
                 f"{'rate':>5} {'offered':>7} {'answered':>8} {'right':>6} {'failed':>6} "
                 f"{'records':>7}  CPU ms/call: asterisk workers redis web kamailio = total"
             )
             for rate in rates:
-                await run_step(settings, redis, to, rate, options.seconds, options.fault, agents)
+                if reference:
+                    await reference_step(settings, to, rate, options.seconds, answering)
+                else:
+                    await run_step(
+                        settings, redis, to, rate, options.seconds, options.fault, agents
+                    )
     finally:
+        if reference:
+            await asyncio.to_thread(reference_flow.remove, settings)
         await redis.aclose()
         await asyncio.to_thread(bring_down, settings, agents)
 
@@ -258,7 +284,6 @@ def bring_down(settings: Settings, agents: int) -> None:
 async def run_step(
     settings, redis, to: str, rate: float, seconds: float, fault: str | None, agents: int
 ) -> None:
-    count = max(2, round(rate * seconds / 2))  # per path
     meter = CpuMeter(settings)
     meter.sample()
     before = meter.totals()
@@ -266,27 +291,7 @@ async def run_step(
     commands_before = await _redis_commands(redis)
     report = FaultReport()
     started = time.time()
-    load = asyncio.gather(
-        place_calls(
-            count,
-            concurrent=count,
-            rate=rate / 2,
-            caller_ids=[PREMIUM],
-            to=to,
-            hangup_after=GIVE_UP,
-            timeout=seconds + 2 * GIVE_UP,
-        ),
-        place_calls(
-            count,
-            concurrent=count,
-            rate=rate / 2,
-            caller_ids=[PRO],
-            dtmf_schedule=[(2.0, "1")],
-            to=to,
-            hangup_after=GIVE_UP,
-            timeout=seconds + 2 * GIVE_UP,
-        ),
-    )
+    load = _both_paths(to, rate, seconds)
     sampler = asyncio.create_task(_sample(meter, occupancy))
     faulting = None
     if fault:
@@ -302,15 +307,7 @@ async def run_step(
     offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
     right = [r for r in records if _routed_right(r)]
     complete = [r for r in records if r.get("ended_at")]
-    cpu = meter.totals() - before
-    groups = ("asterisk", "worker", "redis", "web", "kamailio")
-    per_call = {name: cpu[name] / offered * 1000 for name in groups}
-    print(
-        f"{rate:5.0f} {offered:7} {answered:8} {len(right):6} {offered - len(right):6} "
-        f"{len(complete):7}  {per_call['asterisk']:8.1f} {per_call['worker']:7.1f} "
-        f"{per_call['redis']:5.1f} {per_call['web']:3.1f} {per_call['kamailio']:8.1f} "
-        f"= {sum(per_call.values()):5.1f}"
-    )
+    _print_step(rate, offered, answered, len(right), str(len(complete)), meter.totals() - before)
     _print_records_per_call(records)
     _print_not_right(records)
     print(f"      {occupancy.text()}; Redis commands per call {commands / offered:.0f}")
@@ -326,6 +323,61 @@ async def run_step(
             f"{_records_lost(answered, records)} record(s) lost, routing normal again after "
             + (_after_fault(normal, report) if normal is not None else "never (within the step)")
         )
+
+
+async def reference_step(
+    settings, to: str, rate: float, seconds: float, answering: list[AnsweringPhone]
+) -> None:
+    """A step of the plain-dialplan reference. It writes no records: a call was right when a
+    technician or the desk talked with the caller and hung up, as on the hotline's paths."""
+    meter = CpuMeter(settings)
+    meter.sample()
+    before = meter.totals()
+    talked_before = await _talked(answering)
+    premium, pro = await _both_paths(to, rate, seconds)
+    await _until_quiet(settings)
+    meter.sample()
+    offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
+    right = await _talked(answering) - talked_before
+    _print_step(rate, offered, answered, right, "-", meter.totals() - before)
+
+
+async def _talked(phones: list[AnsweringPhone]) -> int:
+    return sum([(await phone.summary()).hung_up_here for phone in phones])
+
+
+def _both_paths(to: str, rate: float, seconds: float) -> asyncio.Future:
+    """The step's SIPp callers, half on each path: (premium, pro) load results."""
+    count = max(2, round(rate * seconds / 2))  # per path
+    paths = (([PREMIUM], ()), ([PRO], [(2.0, "1")]))
+    return asyncio.gather(
+        *(
+            place_calls(
+                count,
+                concurrent=count,
+                rate=rate / 2,
+                caller_ids=callers,
+                dtmf_schedule=keys,
+                to=to,
+                hangup_after=GIVE_UP,
+                timeout=seconds + 2 * GIVE_UP,
+            )
+            for callers, keys in paths
+        )
+    )
+
+
+def _print_step(
+    rate: float, offered: int, answered: int, right: int, records: str, cpu: Counter[str]
+) -> None:
+    groups = ("asterisk", "worker", "redis", "web", "kamailio")
+    per_call = {name: cpu[name] / offered * 1000 for name in groups}
+    print(
+        f"{rate:5.0f} {offered:7} {answered:8} {right:6} {offered - right:6} "
+        f"{records:>7}  {per_call['asterisk']:8.1f} {per_call['worker']:7.1f} "
+        f"{per_call['redis']:5.1f} {per_call['web']:3.1f} {per_call['kamailio']:8.1f} "
+        f"= {sum(per_call.values()):5.1f}"
+    )
 
 
 async def inject(
