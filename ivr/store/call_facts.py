@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from ivr.customers.model import Customer
 from ivr.store import CALL_FACTS_VERSION, customers, incidents
+from ivr.store.customers import Directory
 from ivr.store.incidents import Incident
 
 
@@ -29,13 +30,13 @@ class CallFacts:
     version: str | None  # None: nothing was ever changed (or the database was emptied)
     year: int
     month: int  # of the units used
-    by_number: Mapping[str, tuple[Customer, ...]]
+    directory: Directory
     units: Mapping[str, int]  # customer id -> free units used that month (absent: none)
     incident: Incident | None
 
     def customers_with(self, number: str) -> list[Customer]:
         """What `customers.find_by_number` answered when the facts were read."""
-        return list(self.by_number.get(number, ()))
+        return self.directory.find_by_number(number)
 
     def units_used(self, customer_id: str) -> int:
         return self.units.get(customer_id, 0)
@@ -51,13 +52,11 @@ async def version(redis: Redis) -> str | None:
 async def read_call_facts(redis: Redis, year: int, month: int) -> CallFacts:
     """The facts now, with the units of that month."""
     current = await version(redis)
-    by_number = await customers.numbers_directory(redis)
-    ids = {customer.id for holders in by_number.values() for customer in holders}
     return CallFacts(
         version=current,
         year=year,
         month=month,
-        by_number=by_number,
-        units=await customers.units_used_by(redis, ids, year, month),
+        directory=await customers.read_directory(redis),
+        units=await customers.units_used_in(redis, year, month),
         incident=await incidents.active(redis),
     )

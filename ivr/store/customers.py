@@ -20,8 +20,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -54,6 +54,22 @@ _USE_UNIT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
 redis.call('SET', KEYS[3], ARGV[3])
 return redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+"""
+
+
+# The units keys are named from the customer ids inside the script, so it needs the single
+# Redis the hotline runs (not a cluster).
+_UNITS_OF_MONTH = """
+-- KEYS: customers; ARGV: units key prefix, month
+local used = {}
+for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local count = redis.call('HGET', ARGV[1] .. id, ARGV[2])
+  if count then
+    used[#used + 1] = id
+    used[#used + 1] = count
+  end
+end
+return used
 """
 
 
@@ -185,27 +201,44 @@ async def find_by_number(redis: Redis, number: str) -> list[Customer]:
     return [_decode_present(record) for record in records if record is not None]
 
 
-async def numbers_directory(redis: Redis) -> dict[str, tuple[Customer, ...]]:
-    """What `find_by_number` answers, for every number at once."""
-    records, index = await redis.hgetall(CUSTOMERS), await redis.hgetall(BY_NUMBER)
-    customers = {cid: _decode_present(record) for cid, record in records.items()}
-    return {
-        number: tuple(customers[cid] for cid in ids.split(_ID_SEPARATOR) if cid in customers)
-        for number, ids in index.items()
-    }
+@dataclass(frozen=True)
+class Directory:
+    """Every customer and the number index, as stored. A customer is decoded when looked up: a
+    call needs one or two of tens of thousands."""
+
+    records: Mapping[str, str]  # customer id -> stored JSON
+    index: Mapping[str, str]  # E.164 number -> "id1,id2"
+    _decoded: dict[str, Customer] = field(default_factory=dict, compare=False, repr=False)
+
+    def find_by_number(self, number: str) -> list[Customer]:
+        """What `find_by_number` answered when the directory was read."""
+        ids = self.index.get(number)
+        if not ids:
+            return []
+        return [self._customer(cid) for cid in ids.split(_ID_SEPARATOR) if cid in self.records]
+
+    def _customer(self, customer_id: str) -> Customer:
+        if customer_id not in self._decoded:
+            self._decoded[customer_id] = _decode_present(self.records[customer_id])
+        return self._decoded[customer_id]
 
 
-async def units_used_by(
-    redis: Redis, customer_ids: Iterable[str], year: int, month: int
-) -> dict[str, int]:
-    """`units_used` of many customers, in one round trip."""
-    ids = list(customer_ids)
-    field = _month_field(year, month)
-    async with redis.pipeline(transaction=False) as pipe:
-        for customer_id in ids:
-            pipe.hget(_units_key(customer_id), field)
-        used = await pipe.execute()
-    return {cid: int(value) for cid, value in zip(ids, used, strict=True) if value}
+async def read_directory(redis: Redis) -> Directory:
+    """The whole directory, in one round trip."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hgetall(CUSTOMERS)
+        pipe.hgetall(BY_NUMBER)
+        records, index = await pipe.execute()
+    return Directory(records, index)
+
+
+async def units_used_in(redis: Redis, year: int, month: int) -> dict[str, int]:
+    """The free units every customer used in that month, for those who used any. Redis walks
+    the customers in one script: one round trip, whatever their number."""
+    used = await redis.register_script(_UNITS_OF_MONTH)(
+        keys=[CUSTOMERS], args=[_units_key(""), _month_field(year, month)]
+    )
+    return {used[i]: int(used[i + 1]) for i in range(0, len(used), 2)}
 
 
 async def find_by_pin(redis: Redis, number: str, pin: str, *, pin_key: bytes) -> Customer | None:

@@ -91,8 +91,8 @@ async def test_calls_at_once_after_a_change_share_one_read(redis_client, redis_r
     seen = await asyncio.gather(*(kept.current(redis_client, NOVEMBER) for _ in range(20)))
 
     assert all(facts.customers_with("+41441234567") for facts in seen)
-    reads = [trip for trip in redis_round_trips if b"HGETALL" in sent(trip)]
-    assert len(reads) == 3, "the customers, the numbers and the incident, once for all calls"
+    reads = [trip for trip in redis_round_trips if b"winet:customers:by-number" in sent(trip)]
+    assert len(reads) == 1, "the directory is read once for all the calls"
 
 
 async def test_a_new_month_reads_its_units(redis_client):

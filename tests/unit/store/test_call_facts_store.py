@@ -95,3 +95,18 @@ async def test_a_refused_change_leaves_the_version(redis_client):
 
     assert declared != before
     assert await call_facts.version(redis_client) == declared
+
+
+async def test_reading_the_facts_takes_the_same_round_trips_for_thousands_of_customers(
+    redis_client, redis_round_trips
+):
+    many = [customer(f"kunde-{n}", f"+4144{n:07d}") for n in range(3000)]
+    await save(redis_client, *many)
+    await customers.use_unit(redis_client, "kunde-2999", 2026, 11)
+    redis_round_trips.clear()
+
+    facts = await call_facts.read_call_facts(redis_client, 2026, 11)
+
+    assert len(redis_round_trips) <= 5, "version, directory, units, incident (and a script load)"
+    assert [c.id for c in facts.customers_with("+41440002999")] == ["kunde-2999"]
+    assert facts.units == {"kunde-2999": 1}
