@@ -42,6 +42,8 @@ class KeptCallFacts:
         self._reading: _Reading | None = None
         self._reads = 0
         self._quiet_until = 0.0  # monotonic; Redis did not answer, do not ask before
+        self._checking: asyncio.Task[str | None] | None = None
+        self._unanswered_since: float | None = None  # monotonic, for the log
 
     async def current(self, redis: Redis, now: datetime) -> CallFacts:
         """The facts for a call starting `now`. Raises RedisError only when Redis does not
@@ -52,7 +54,7 @@ class KeptCallFacts:
         if time.monotonic() < self._quiet_until:
             return kept
         try:
-            confirmed = await asyncio.wait_for(version(redis), CONFIRM_SECONDS)
+            confirmed = await self._check(redis)
             latest = self._facts  # another call may have read them meanwhile
             if latest is not None and latest.version == confirmed and latest.of_month(*month):
                 return latest
@@ -60,6 +62,22 @@ class KeptCallFacts:
         except (RedisError, OSError, TimeoutError) as error:
             self._unanswered(error)
             return kept
+
+    async def _check(self, redis: Redis) -> str | None:
+        """The version now. Calls that start while a check is under way wait for that one:
+        a Redis that does not answer keeps them half a second, not each a check of its own."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(
+                asyncio.wait_for(version(redis), CONFIRM_SECONDS), name="check-call-facts"
+            )
+        confirmed = await asyncio.shield(self._checking)
+        if self._unanswered_since is not None:
+            log.warning(
+                "Redis confirms the call facts again, after %.1f s",
+                time.monotonic() - self._unanswered_since,
+            )
+            self._unanswered_since = None
+        return confirmed
 
     async def _read(self, redis: Redis, now: datetime, wanted: str | None) -> CallFacts:
         """Facts at least as new as version `wanted`. The calls that found the same new version
@@ -86,8 +104,11 @@ class KeptCallFacts:
         return facts
 
     def _unanswered(self, error: BaseException) -> None:
-        log.warning(
-            "Redis did not confirm the call facts (%s); calls go on with the ones read before",
-            type(error).__name__,
-        )
+        if self._unanswered_since is None:
+            self._unanswered_since = time.monotonic()
+            log.warning(
+                "Redis did not confirm the call facts (%s); calls go on with the ones read "
+                "before until it does",
+                type(error).__name__,
+            )
         self._quiet_until = time.monotonic() + UNANSWERED_PAUSE_SECONDS

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from ivr.customers.model import Contract, Customer
 from ivr.store import customers, incidents
-from ivr.worker.call_facts import CONFIRM_SECONDS, KeptCallFacts
+from ivr.worker.call_facts import CONFIRM_SECONDS, UNANSWERED_PAUSE_SECONDS, KeptCallFacts
 
 ZURICH = ZoneInfo("Europe/Zurich")
 NOVEMBER = datetime(2026, 11, 28, 10, 15, tzinfo=ZURICH)
@@ -39,9 +39,15 @@ async def save(redis: Redis, customer: Customer) -> None:
 
 
 @pytest_asyncio.fixture
-async def frozen_redis() -> AsyncIterator[Redis]:
+async def frozen_connections() -> list[asyncio.StreamWriter]:
+    """The connections `frozen_redis` took."""
+    return []
+
+
+@pytest_asyncio.fixture
+async def frozen_redis(frozen_connections) -> AsyncIterator[Redis]:
     """A Redis that takes connections and never answers, as one stopped with SIGSTOP."""
-    held: list[asyncio.StreamWriter] = []
+    held = frozen_connections
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)
@@ -130,3 +136,24 @@ async def test_without_facts_read_before_a_silent_redis_is_an_error(redis_client
     with pytest.raises(RedisError):
         await KeptCallFacts().current(dead, NOVEMBER)
     await dead.aclose()
+
+
+async def test_calls_at_once_share_one_check_of_a_silent_redis(
+    redis_client, frozen_redis, frozen_connections, caplog
+):
+    kept = KeptCallFacts()
+    before = await kept.current(redis_client, NOVEMBER)
+
+    started = time.monotonic()
+    seen = await asyncio.gather(*(kept.current(frozen_redis, NOVEMBER) for _ in range(10)))
+    waited = time.monotonic() - started
+
+    assert all(facts is before for facts in seen)
+    assert waited < CONFIRM_SECONDS + 0.3
+    assert len(frozen_connections) == 1, "one check for all the calls, not one each"
+    warnings = [r for r in caplog.records if "did not confirm" in r.getMessage()]
+    assert len(warnings) == 1, "the outage is logged once"
+
+    await asyncio.sleep(UNANSWERED_PAUSE_SECONDS)
+    await kept.current(redis_client, NOVEMBER)
+    assert "confirms the call facts again" in caplog.text
