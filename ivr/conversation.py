@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ivr.ari.call import Call, CallerHungUp, DialFailed
+from ivr.ari.call import Bridge, Call, CallerHungUp, DialFailed
 from ivr.calls.record import CallRecorder
 from ivr.customers.model import Customer
 from ivr.prompts.installed import media_uri
@@ -164,6 +164,12 @@ class Conversation:
         await self.record.bridged(leg.kind, leg.id)
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else leg.kind
+
+    async def follow_bridge(self, bridge: Bridge) -> None:
+        """A caller a worker that died left talking with a technician: until one hangs up."""
+        self.outcome = "technician"
+        ended = await bridge.wait_hangup()
+        self.hangup_side = "caller" if ended is self.call else "technician"
 
     async def wait_in_desk_queue(
         self,

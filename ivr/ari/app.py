@@ -5,7 +5,8 @@ dialled it follows that channel. Nor is a channel that comes back from a visit t
 (with arguments, e.g. `desk-offer`): its Call goes on with it. Channels nobody handles go to
 `on_orphan`: those found in the application at a (re)connect (a previous worker died, or events
 were lost), those that come back to a worker that never sent them away (the one that did died),
-and calls that arrive while the application is stopping; orphaned legs are simply hung up.
+and calls that arrive while the application is stopping. Orphaned legs are hung up, except one
+still bridged with its caller: the caller's orphan handler may adopt the bridge.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class StasisApp:
         if self._is_handled(channel["id"]):
             return
         args = channel["dialplan"]["app_data"].split(",")[1:]
-        self._start(_hang_up if args[:1] == [LEG_ARG] else self._on_orphan, channel, args)
+        self._start(_leg_left if args[:1] == [LEG_ARG] else self._on_orphan, channel, args)
 
     def _is_handled(self, channel_id: str) -> bool:
         call = self._calls.get(channel_id)
@@ -116,5 +117,10 @@ class StasisApp:
                 del self._calls[call.channel_id]
 
 
-async def _hang_up(call: Call) -> None:
-    await call.hangup()
+async def _leg_left(call: Call) -> None:
+    """A leg a worker that died left behind: hung up, unless it is still bridged with its
+    caller, whose orphan handler takes it on (`Call.adopt_bridge`)."""
+    if await call.in_bridge_with_another():
+        call.release()
+    else:
+        await call.hangup()

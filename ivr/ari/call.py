@@ -180,6 +180,7 @@ class Call:
         self._legs: list[Call] = []
         self._bridges: list[Bridge] = []
         self._closed = False
+        self._released = False
         self._playbacks_started = 0
         # Asterisk's own timestamps (ISO 8601), to measure how soon a caller hears us
         self.stasis_start_at: str | None = None
@@ -359,6 +360,40 @@ class Call:
         await self._drop_leg(leg)
         raise leg._dial_failure(endpoint, timeout, answered is None)
 
+    async def adopt_bridge(self) -> Bridge | None:
+        """The bridge a worker that died left this channel talking in: ours from now on, with
+        the other channel in it as our leg (hung up when we close). None when it is in none."""
+        held = await self._bridge_holding()
+        if held is None:
+            return None
+        bridge_id, other_id = held
+        leg = Call(self._client, {"id": other_id}, args=(LEG_ARG,), on_playback=self.on_playback)
+        self._legs.append(leg)
+        bridge = Bridge(self._client, bridge_id, (self, leg))
+        self._bridges.append(bridge)
+        try:  # it may have hung up before we listened
+            leg._channel = await self._client.request("GET", f"/channels/{other_id}")
+        except NotFound:
+            leg._end("hung up before it was taken over")
+        return bridge
+
+    async def in_bridge_with_another(self) -> bool:
+        return await self._bridge_holding() is not None
+
+    def release(self) -> None:
+        """Let the channel be without hanging it up when this Call closes: another Call of
+        ours follows it (a leg that `adopt_bridge` took on)."""
+        self._released = True
+
+    async def _bridge_holding(self) -> tuple[str, str] | None:
+        """(bridge id, another channel in it) of the bridge this channel is in with another."""
+        for bridge in await self._client.request("GET", "/bridges") or []:
+            channels = bridge.get("channels", [])
+            others = [channel for channel in channels if channel != self.channel_id]
+            if self.channel_id in channels and others:
+                return bridge["id"], others[0]
+        return None
+
     async def bridge(self, other: Call) -> Bridge:
         """Put this channel and `other` into a new mixing bridge; returns when both are in.
 
@@ -499,7 +534,8 @@ class Call:
 
     async def close(self) -> None:
         """Destroy our bridges, hang up our legs and, if still in our application, ourselves
-        (a channel on a visit to the dialplan is the dialplan's: it stays up)."""
+        (a channel on a visit to the dialplan is the dialplan's, and a released one another
+        Call's: they stay up)."""
         if self._closed:
             return
         self._closed = True
@@ -507,7 +543,7 @@ class Call:
             await bridge.destroy()
         for leg in self._legs:
             await leg.close()
-        if not (self.ended or self.in_dialplan):
+        if not (self.ended or self.in_dialplan or self._released):
             try:
                 await self._client.request("DELETE", f"/channels/{self.channel_id}")
             except NotFound:

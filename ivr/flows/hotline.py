@@ -113,12 +113,17 @@ async def shed_to_desk(talk: Conversation) -> None:
 
 
 async def rescue_orphan(call: Call, runtime: Runtime) -> None:
-    """A call found in our application with nobody handling it (e.g. after a worker crash)."""
+    """A call found in our application with nobody handling it (e.g. after a worker crash):
+    one talking with a technician goes on talking; any other goes to the desk."""
     talk = conversation(call, runtime)
-    detail = "found unhandled after a reconnect"
+    bridge = await call.adopt_bridge()
+    detail = "found talking, followed on" if bridge else "found unhandled after a reconnect"
     await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
-    await talk.take_over()
-    await send_to_desk_by_dialplan(talk)
+    if bridge is not None:
+        await talk.follow_bridge(bridge)
+    else:
+        await talk.take_over()
+        await send_to_desk_by_dialplan(talk)
     await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
 
 

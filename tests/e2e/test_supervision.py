@@ -1,6 +1,7 @@
 """The workers under the supervisor, as `./hotline up` runs them (issue 10): two workers share
 the calls; one killed with SIGKILL is started again within 3 s, the caller it left in the IVR
-goes on to the desk instead of hearing silence, and new calls meanwhile reach the other one."""
+goes on to the desk instead of hearing silence, a caller it left talking with the technician
+talks on, and new calls meanwhile reach the other one."""
 
 from __future__ import annotations
 
@@ -91,6 +92,32 @@ async def test_a_killed_worker_is_replaced_and_its_caller_goes_on_to_the_desk(
     assert record.call_id == channel_id
     assert [e["kind"] for e in record.events if e["kind"] == "orphan"] == ["orphan"]
     assert record.summary["outcome"] == "desk_fallback"
+
+
+async def test_a_caller_talking_with_the_technician_when_the_worker_dies_talks_on(
+    supervised, phones, sipp, redis
+):
+    standby = routed("premium").standby.dial.removeprefix("PJSIP/")
+    await phones.configure(standby, answer_after=0.3, dtmf=[(0.5, "1")], hangup_after=None)
+    caller = asyncio.create_task(sipp(PREMIUM, hangup_after=25))
+    channel_id, app = await channel_in_app(supervised, PREMIUM)
+    await phones.wait_for(standby, "media", timeout=15)
+    await asyncio.sleep(2.0)  # bridged: the whisper is over, 1 was pressed
+    victim = processes.running_pid(supervised, f"worker-{int(app.rsplit('-', 1)[1])}")
+
+    os.kill(victim, signal.SIGKILL)
+    killed = time.monotonic()
+    call = await caller
+
+    assert call.answered and call.hangup_by == "caller", "the caller hung up, nobody else"
+    ended = await phones.wait_for(standby, "disconnected", timeout=10)
+    assert ended["by"] == "remote" and ended["connected_seconds"] > 12
+    print(f"\nthe caller talked on {time.monotonic() - killed:.1f} s after the kill")
+    record = await wait_for_record(redis, caller=PREMIUM)
+    assert record.call_id == channel_id
+    orphan = [e for e in record.events if e["kind"] == "orphan"]
+    assert [e["detail"] for e in orphan] == ["found talking, followed on"]
+    assert (record.summary["outcome"], record.summary["hangup_side"]) == ("technician", "caller")
 
 
 async def test_calls_arriving_while_a_worker_is_dead_go_to_the_other(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from ivr.ari.app import StasisApp
-from ivr.ari.call import Call
+from ivr.ari.call import Bridge, Call
 
 
 async def test_each_incoming_call_goes_to_the_handler_in_its_own_task(fake, client, until):
@@ -77,6 +77,34 @@ async def test_orphans_go_to_on_orphan_and_orphaned_legs_are_hung_up(fake, clien
     await fake.wait_request("DELETE", "/channels/leg")
     assert [c.channel_id for c in orphans] == ["caller"]
     assert not fake.requested("DELETE", "/channels/elsewhere")
+    await app.stop()
+
+
+async def test_a_leg_still_bridged_with_its_caller_is_left_to_the_callers_orphan_handler(
+    fake, client, until
+):
+    adopted: list[Bridge | None] = []
+
+    async def on_orphan(call: Call) -> None:
+        adopted.append(await call.adopt_bridge())
+
+    async def handler(call: Call) -> None:
+        raise AssertionError("an orphan is not a new call")
+
+    fake.channels = [fake.channel("caller"), fake.channel("leg", args="leg")]
+    fake.replies[("GET", "/bridges")] = (200, [{"id": "b1", "channels": ["caller", "leg"]}])
+    fake.replies[("GET", "/channels/leg")] = (200, fake.channel("leg", args="leg"))
+    app = StasisApp(client, handler, on_orphan=on_orphan)
+    await app.start()
+    await until(lambda: adopted)
+
+    bridge = adopted[0]
+    assert bridge is not None and bridge.bridge_id == "b1"
+    assert [call.channel_id for call in bridge.calls] == ["caller", "leg"]
+    await fake.wait_request("DELETE", "/channels/caller")  # the handler is done: the call ends
+    deletes = [r.path for r in fake.requests if r.method == "DELETE"]
+    # the leg is hung up once, by the caller's Call when it ends, not when it was found
+    assert deletes == ["/bridges/b1", "/channels/leg", "/channels/caller"]
     await app.stop()
 
 

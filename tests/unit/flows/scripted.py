@@ -93,6 +93,8 @@ class Script:
     # until they hang up or ask for a call back)
     desk_agent: str | None = "xy-desk"
     queue_seconds: float = 20.0
+    # an orphan: the phone a worker that died left the caller talking with, in a bridge
+    talking_with: str | None = None
 
 
 class ScriptedCall:
@@ -191,6 +193,11 @@ class ScriptedCall:
             raise DialFailed(behaviour, endpoint)
         self.clock.advance(3.0)
         return ScriptedLeg(endpoint, behaviour, self)
+
+    async def adopt_bridge(self) -> ScriptedBridge | None:
+        if self.script.talking_with is None:
+            return None
+        return ScriptedBridge(self, ScriptedLeg(self.script.talking_with, "talking", self))
 
     async def bridge(self, other: ScriptedLeg) -> ScriptedBridge:
         self._check_up()

@@ -507,6 +507,26 @@ async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Ru
     assert record.summary["outcome"] == "desk_fallback"
 
 
+@pytest.mark.parametrize("technician_hangs_up", [False, True])
+async def test_an_orphan_talking_with_a_technician_goes_on_talking(
+    runtime: Runtime, technician_hangs_up: bool
+):
+    standby = technicians(runtime)[0]
+    script = Script(PREMIUM, talking_with=standby.dial, leg_hangs_up_first=technician_hangs_up)
+    call = ScriptedCall(script, runtime.clock)
+    await conversation(call, runtime).record.started(PREMIUM, "", "de")  # by a worker now dead
+
+    await rescue_orphan(call, runtime)
+
+    assert call.left_for is None and not call.taken_over, "not moved, nothing stopped"
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    orphan = [e for e in record.events if e["kind"] == "orphan"]
+    assert orphan and orphan[0]["detail"] == "found talking, followed on"
+    assert record.summary["outcome"] == "technician"
+    side = "technician" if technician_hangs_up else "caller"
+    assert record.summary["hangup_side"] == side
+
+
 async def test_an_orphan_whose_worker_died_before_its_record_gets_one(runtime: Runtime):
     call = ScriptedCall(Script(PREMIUM), runtime.clock)  # StasisStart, then the worker died
 
