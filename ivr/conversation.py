@@ -168,6 +168,9 @@ class Conversation:
     async def follow_bridge(self, bridge: Bridge) -> None:
         """A caller a worker that died left talking with a technician: until one hangs up."""
         self.outcome = "technician"
+        if not await self.record.bridge_recorded():
+            technician = self._technician_on(bridge.calls[1])
+            await self.record.bridged(technician.kind, technician.id)
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else "technician"
 
@@ -255,6 +258,14 @@ class Conversation:
         queue (WINET_DESK) and no call-back offer."""
         await self.call.set_variable(DESK_CONTEXT_VARIABLE, self._desk_context())
         await self.call.continue_in_dialplan(context, extension, priority)
+
+    def _technician_on(self, leg: Call) -> Leg:
+        """The technician (or chief) of the tables whose phone the leg is."""
+        tables = self.runtime.tables
+        for technician in (*tables.technicians.values(), tables.chief):
+            if technician.dial == leg.dial_string:
+                return technician
+        return Leg("technician", leg.dial_string, leg.dial_string, leg.dial_string, 0)
 
     def _desk_context(self, priority: int | None = None, offer_after: int | None = None) -> str:
         """WINET_DESK, which the dialplan's desk-queue context splits at the commas: the

@@ -201,6 +201,12 @@ class Call:
         return (self._channel.get("caller") or {}).get("name", "")
 
     @property
+    def dial_string(self) -> str:
+        """What dials the channel's endpoint ("PJSIP/tech-anna" for PJSIP/tech-anna-0000002a)."""
+        name = self._channel.get("name", "")
+        return f"{name.split('/', 1)[0]}/{_endpoint_of(name)}" if "/" in name else name
+
+    @property
     def dialed_extension(self) -> str:
         return (self._channel.get("dialplan") or {}).get("exten", "")
 

@@ -161,9 +161,17 @@ class CallRecorder:
 
     async def desk_answer_recorded(self) -> bool:
         """Whether the record says an agent at the desk answered (e.g. before its worker died)."""
+        return (await self._summary()).get("desk_status") == "connected"
+
+    async def bridge_recorded(self) -> bool:
+        """Whether the record says whom the caller was bridged with (a worker that died may
+        not have written it)."""
+        return bool((await self._summary()).get("bridged_kind"))
+
+    async def _summary(self) -> dict:
         await self.written()
         record = await calls.get_call(self._redis, self.call_id)
-        return record is not None and record.summary.get("desk_status") == "connected"
+        return record.summary if record is not None else {}
 
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:
         """The call is over: returns once its whole record is written (or kept for Redis)."""

@@ -93,7 +93,8 @@ async def test_a_leg_still_bridged_with_its_caller_is_left_to_the_callers_orphan
 
     fake.channels = [fake.channel("caller"), fake.channel("leg", args="leg")]
     fake.replies[("GET", "/bridges")] = (200, [{"id": "b1", "channels": ["caller", "leg"]}])
-    fake.replies[("GET", "/channels/leg")] = (200, fake.channel("leg", args="leg"))
+    technician = fake.channel("leg", args="leg", name="PJSIP/tech-anna-0000002a")
+    fake.replies[("GET", "/channels/leg")] = (200, technician)
     app = StasisApp(client, handler, on_orphan=on_orphan)
     await app.start()
     await until(lambda: adopted)
@@ -101,6 +102,7 @@ async def test_a_leg_still_bridged_with_its_caller_is_left_to_the_callers_orphan
     bridge = adopted[0]
     assert bridge is not None and bridge.bridge_id == "b1"
     assert [call.channel_id for call in bridge.calls] == ["caller", "leg"]
+    assert bridge.calls[1].dial_string == "PJSIP/tech-anna", "whose phone the leg is"
     await fake.wait_request("DELETE", "/channels/caller")  # the handler is done: the call ends
     deletes = [r.path for r in fake.requests if r.method == "DELETE"]
     # the leg is hung up once, by the caller's Call when it ends, not when it was found

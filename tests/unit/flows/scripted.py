@@ -313,6 +313,10 @@ class ScriptedLeg:
         self.heard: list[tuple[str, ...]] = []
         self.ended = False
 
+    @property
+    def dial_string(self) -> str:
+        return self.endpoint
+
     async def play(
         self, *media: str, lang: str | None = None, interrupt_keys: str = ""
     ) -> str | None:
@@ -336,6 +340,7 @@ class ScriptedBridge:
     def __init__(self, call: ScriptedCall, leg: ScriptedLeg) -> None:
         self.call = call
         self.leg = leg
+        self.calls = (call, leg)
 
     async def wait_hangup(self) -> ScriptedCall | ScriptedLeg:
         await asyncio.sleep(0)

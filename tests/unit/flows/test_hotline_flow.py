@@ -523,6 +523,7 @@ async def test_an_orphan_talking_with_a_technician_goes_on_talking(
     orphan = [e for e in record.events if e["kind"] == "orphan"]
     assert orphan and orphan[0]["detail"] == "found talking, followed on"
     assert record.summary["outcome"] == "technician"
+    assert record.summary["bridged_to"] == standby.id, "written for the worker that died"
     side = "technician" if technician_hangs_up else "caller"
     assert record.summary["hangup_side"] == side
 
