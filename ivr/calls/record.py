@@ -169,8 +169,13 @@ class CallRecorder:
         return bool((await self._summary()).get("bridged_kind"))
 
     async def _summary(self) -> dict:
+        """The record's summary as written; empty when Redis does not answer (the call goes on:
+        what it would have said is recorded again)."""
         await self.written()
-        record = await calls.get_call(self._redis, self.call_id)
+        try:
+            record = await calls.get_call(self._redis, self.call_id)
+        except (RedisError, OSError):
+            return {}
         return record.summary if record is not None else {}
 
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:

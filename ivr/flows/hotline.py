@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr.ari.call import Call, CallerHungUp
+from ivr.ari.call import Bridge, Call, CallerHungUp
 from ivr.calls.record import CallRecorder
 from ivr.conversation import Conversation
 from ivr.routing import decide
@@ -116,7 +116,7 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
     """A call found in our application with nobody handling it (e.g. after a worker crash):
     one talking with a technician goes on talking; any other goes to the desk."""
     talk = conversation(call, runtime)
-    bridge = await call.adopt_bridge()
+    bridge = await _bridge_left_to(call)
     detail = "found talking, followed on" if bridge else "found unhandled after a reconnect"
     await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
     if bridge is not None:
@@ -125,6 +125,16 @@ async def rescue_orphan(call: Call, runtime: Runtime) -> None:
         await talk.take_over()
         await send_to_desk_by_dialplan(talk)
     await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+
+
+async def _bridge_left_to(call: Call) -> Bridge | None:
+    """The bridge a worker that died left the call talking in, if any; None also when Asterisk
+    cannot say (the caller then goes to the desk, as any orphan)."""
+    try:
+        return await call.adopt_bridge()
+    except Exception:
+        log.exception("call %s: could not look for its bridge", call.channel_id)
+        return None
 
 
 async def follow_waiting_caller(call: Call, runtime: Runtime) -> None:

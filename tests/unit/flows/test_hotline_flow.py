@@ -507,6 +507,19 @@ async def test_an_orphan_goes_to_the_desk_and_its_record_is_finished(runtime: Ru
     assert record.summary["outcome"] == "desk_fallback"
 
 
+async def test_an_orphan_whose_bridge_cannot_be_looked_for_goes_to_the_desk(runtime: Runtime):
+    call = ScriptedCall(Script(PREMIUM), runtime.clock)
+
+    async def no_answer() -> None:
+        raise TimeoutError("ARI GET /bridges: no reply")
+
+    call.adopt_bridge = no_answer
+
+    await rescue_orphan(call, runtime)
+
+    assert call.left_for == ("hand-to-desk", "s", 1), "not hung up: the desk"
+
+
 @pytest.mark.parametrize("technician_hangs_up", [False, True])
 async def test_an_orphan_talking_with_a_technician_goes_on_talking(
     runtime: Runtime, technician_hangs_up: bool
