@@ -333,13 +333,17 @@ async def reference_step(
     meter = CpuMeter(settings)
     meter.sample()
     before = meter.totals()
+    occupancy = Occupancy(settings)
     talked_before = await _talked(answering)
+    sampler = asyncio.create_task(_sample(meter, occupancy))  # the same listings as the hotline's
     premium, pro = await _both_paths(to, rate, seconds)
     await _until_quiet(settings)
+    sampler.cancel()
     meter.sample()
     offered, answered = premium.calls + pro.calls, premium.answered + pro.answered
     right = await _talked(answering) - talked_before
     _print_step(rate, offered, answered, right, "-", meter.totals() - before)
+    print(f"      {occupancy.text()}")
 
 
 async def _talked(phones: list[AnsweringPhone]) -> int:

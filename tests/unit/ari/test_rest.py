@@ -177,3 +177,58 @@ async def test_no_answer_within_the_timeout_is_a_timeout_and_the_connection_is_d
 def test_only_plain_http_urls_are_taken():
     with pytest.raises(ValueError, match="must be http://"):
         RestConnections("https://127.0.0.1:8089/ari", {}, 1, 1.0)
+
+
+async def held_server(
+    seen: list[str], release: asyncio.Queue[None]
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """A server that notes each request's path and answers it only when `release` says so."""
+
+    async def handler(reader, writer):
+        while True:
+            try:
+                request = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            seen.append(request.split(b" ")[1].decode())
+            await release.get()
+            writer.write(OK)
+
+    return handler
+
+
+async def test_requests_past_the_limit_wait_and_go_in_the_order_they_came(serve):
+    seen: list[str] = []
+    release: asyncio.Queue[None] = asyncio.Queue()
+    rest = await serve(await held_server(seen, release), limit=2)
+    requests = [asyncio.create_task(rest.request("GET", f"/{n}", None, None)) for n in range(6)]
+    await asyncio.sleep(0.1)
+    assert seen == ["/ari/0", "/ari/1"]
+    for answered in range(1, 5):
+        release.put_nowait(None)
+        await asyncio.sleep(0.05)
+        assert seen == [f"/ari/{n}" for n in range(answered + 2)]
+        assert sum(request.done() for request in requests) == answered
+    for _ in range(2):
+        release.put_nowait(None)
+    assert [status for status, _ in await asyncio.gather(*requests)] == [200] * 6
+
+
+async def test_a_request_given_up_while_it_waits_leaves_its_turn_to_the_next(serve):
+    seen: list[str] = []
+    release: asyncio.Queue[None] = asyncio.Queue()
+    rest = await serve(await held_server(seen, release), limit=1)
+    first = asyncio.create_task(rest.request("GET", "/first", None, None))
+    given_up = asyncio.create_task(rest.request("GET", "/given-up", None, None))
+    third = asyncio.create_task(rest.request("GET", "/third", None, None))
+    fourth = asyncio.create_task(rest.request("GET", "/fourth", None, None))
+    await asyncio.sleep(0.05)
+    given_up.cancel()
+    release.put_nowait(None)
+    await asyncio.sleep(0.05)
+    assert seen == ["/ari/first", "/ari/third"]  # one at a time still, and nobody skipped
+    release.put_nowait(None)
+    release.put_nowait(None)
+    assert [status for status, _ in await asyncio.gather(first, third, fourth)] == [200] * 3
+    assert seen == ["/ari/first", "/ari/third", "/ari/fourth"]
+    assert given_up.cancelled()
