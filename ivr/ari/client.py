@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import json
 import logging
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from ivr.ari.rest import RestConnections
 
@@ -85,7 +85,7 @@ def basic_auth_header(user: str, password: str) -> str:
 
 def error_for_status(status: int, method: str, path: str, body: bytes) -> AriError:
     try:
-        answer = json.loads(body)
+        answer = orjson.loads(body)
         message = answer.get("message") or answer["error"]  # ARI uses both keys
     except (ValueError, KeyError, TypeError, AttributeError):
         message = body.decode("utf-8", "replace").strip() or "no message"
@@ -257,7 +257,7 @@ class AriClient:
                 self.base_url, self._headers, self._connections, self._request_timeout
             )
         query = _query(params) if params else None
-        payload = None if body is None else json.dumps(body).encode()
+        payload = None if body is None else orjson.dumps(body)
         sent = time.monotonic()
         try:
             status, data = await self._rest.request(method, path, query, payload)
@@ -268,7 +268,7 @@ class AriClient:
                 self.on_response_time(time.monotonic() - sent)
         if status >= 400:
             raise error_for_status(status, method, path, data)
-        return json.loads(data) if data else None
+        return orjson.loads(data) if data else None
 
     def _require_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -423,7 +423,7 @@ class AriClient:
         async for message in ws:
             if message.type is aiohttp.WSMsgType.TEXT:
                 try:
-                    event = json.loads(message.data)
+                    event = orjson.loads(message.data)
                 except ValueError:
                     log.warning("ARI sent an event that is not JSON: %.200s", message.data)
                     continue

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from ivr.calls.summary import unknown_fields
@@ -89,6 +90,9 @@ end
 return results
 """
 _APPLIED, _NOT_OPEN, _UNKNOWN = 1, 0, -1
+_AS_BEFORE = (  # as json.dumps wrote them: dates by `_jsonable`, keys made strings
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+)
 
 
 class UnknownCall(LookupError):
@@ -353,7 +357,12 @@ def _event(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+    """Compact JSON, with dates as `isoformat` writes them. orjson: a call's record changes are
+    a tenth of a worker's CPU with the standard library's encoder."""
+    try:
+        return orjson.dumps(value, default=_jsonable, option=_AS_BEFORE).decode()
+    except orjson.JSONEncodeError as error:
+        raise TypeError(str(error.__cause__ or error)) from None  # what `_jsonable` said
 
 
 def _jsonable(value: Any) -> Any:
