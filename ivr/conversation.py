@@ -157,13 +157,19 @@ class Conversation:
             await self.record.leg(leg.kind, leg.id, failure.reason)
             return None
 
-    async def bridge(self, other: Call, leg: Leg) -> None:
-        """Connect the caller with an answered leg until one of them hangs up."""
+    async def bridge(self, other: Call, leg: Leg) -> bool:
+        """Connect the caller with an answered leg until one of them hangs up; False, at once,
+        when the leg was gone before they were connected (the caller then goes on)."""
         bridge = await self.call.bridge(other)
+        if not bridge.connected and other.ended and not self.call.ended:
+            await self.record.leg(leg.kind, leg.id, "gone_before_bridge")
+            await bridge.destroy()
+            return False
         self.outcome = leg.kind
         await self.record.bridged(leg.kind, leg.id)
         ended = await bridge.wait_hangup()
         self.hangup_side = "caller" if ended is self.call else leg.kind
+        return True
 
     async def follow_bridge(self, bridge: Bridge) -> None:
         """A caller a worker that died left talking with a technician: until one hangs up."""

@@ -393,7 +393,7 @@ class Call:
 
     async def _bridge_holding(self) -> tuple[str, str] | None:
         """(bridge id, another channel in it) of the bridge this channel is in with another."""
-        for bridge in await self._client.request("GET", "/bridges") or []:
+        for bridge in await self._client.listing("/bridges") or []:
             channels = bridge.get("channels", [])
             others = [channel for channel in channels if channel != self.channel_id]
             if self.channel_id in channels and others:
@@ -404,7 +404,9 @@ class Call:
         """Put this channel and `other` into a new mixing bridge; returns when both are in.
 
         If `other` hangs up meanwhile, the bridge is still returned and its `wait_hangup()`
-        answers at once with `other`.
+        answers at once with `other`; `connected` says whether both were ever in it. Asterisk
+        refuses to add a channel that is leaving our application; the hang-up that trails that
+        refusal is waited for, so that a leg gone just then is not an error.
         """
         await self.stop_hold()
         bridge = Bridge(self._client, _new_id(), (self, other))
@@ -421,11 +423,13 @@ class Call:
         except AriUnavailable:
             raise
         except AriError:
+            await self._first(self._ended, other._ended, limit=_HANGUP_SETTLE)
             if not (self.ended or other.ended):
                 raise
         both_in = asyncio.gather(*entered)
         if await self._first(both_in, other._ended, limit=_CONFIRM_WAIT) is None:
             log.warning("%s and %s did not both enter bridge %s", self, other, bridge.bridge_id)
+        bridge.connected = both_in.done() and not both_in.cancelled()
         both_in.cancel()
         both_in.add_done_callback(_read_outcome)
         for call in (self, other):
@@ -915,6 +919,7 @@ class Bridge:
     def __init__(self, client: AriClient, bridge_id: str, calls: tuple[Call, Call]) -> None:
         self.bridge_id = bridge_id
         self.calls = calls
+        self.connected = False  # both calls were in it at once
         self._client = client
         self._destroyed = False
 

@@ -179,6 +179,7 @@ class AriClient:
         # REST requests beyond this many at once wait for a free connection
         self._connections = connections
         self._channels: dict[str, _ChannelEvents] = {}
+        self._listings: dict[str, asyncio.Future[Any]] = {}  # shared GETs under way, by path
         self._connected = asyncio.Event()
         self._events_task: asyncio.Task[None] | None = None
         self._resync_task: asyncio.Task[None] | None = None
@@ -269,6 +270,21 @@ class AriClient:
         if status >= 400:
             raise error_for_status(status, method, path, data)
         return orjson.loads(data) if data else None
+
+    async def listing(self, path: str) -> Any:
+        """GET `path`, in one request for everyone who asks while it is under way: a worker
+        taking over a hundred orphans lists Asterisk's bridges once, not a hundred times."""
+        pending = self._listings.get(path)
+        if pending is None:
+            pending = self._listings[path] = asyncio.ensure_future(self.request("GET", path))
+            pending.add_done_callback(lambda done: self._listing_done(path, done))
+        return await asyncio.shield(pending)
+
+    def _listing_done(self, path: str, done: asyncio.Future[Any]) -> None:
+        if self._listings.get(path) is done:
+            del self._listings[path]
+        if not done.cancelled():
+            done.exception()  # retrieved even when everyone who asked has given up
 
     def _require_session(self) -> aiohttp.ClientSession:
         if self._closed:

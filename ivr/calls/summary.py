@@ -108,7 +108,8 @@ EVENT_KINDS = {
     "identified": "by, customer_id",
     "decision": "decision (the routing core's, as JSON)",
     "consent": "answer, key",
-    "leg": "role, id, result (ringing, accepted, declined, not_accepted, or a dial failure)",
+    "leg": "role, id, result (ringing, accepted, declined, not_accepted, gone_before_bridge, "
+    "or a dial failure)",
     "bridged": "role, id",
     "overload": "lag_ms, asterisk_ms (the worker's loop lag and Asterisk's response time when, "
     "past capacity, it sent the call straight to the desk)",

@@ -74,12 +74,11 @@ async def call_customer(talk: Conversation, request: Request, technician: str) -
         CUSTOMER_RING_SECONDS,
     )
     answered = await talk.dial(leg)
-    if answered is None:
+    if answered is not None and request.first_contact_at is None:
+        await _change(talk, request, "contact", technician)
+    if answered is None or not await talk.bridge(answered, leg):  # or gone as they answered
         await talk.say("request/customer_unreachable")
         return "customer_unreachable"
-    if request.first_contact_at is None:
-        await _change(talk, request, "contact", technician)
-    await talk.bridge(answered, leg)
     return "connected"
 
 

@@ -40,13 +40,13 @@ async def connect_to_technician(talk: Conversation) -> bool:
         technicians = [leg for leg in talk.decision.ladder if leg.kind == "technician"]
         for index, leg in enumerate(technicians):
             technician = await _ring_technician(talk, leg, await whisper)
-            if technician is NOT_ACCEPTED:
-                if index < len(technicians) - 1:
-                    await talk.say("technician_not_accepted")  # why the wait goes on
-                    await talk.hold()
-            elif technician is not None:
-                await talk.bridge(technician, leg)
+            if technician is None:
+                continue  # not answered: the caller still hears the hold music
+            if technician is not NOT_ACCEPTED and await talk.bridge(technician, leg):
                 return True
+            if index < len(technicians) - 1:  # answered, and not accepted or gone at once
+                await talk.say("technician_not_accepted")  # why the wait goes on
+                await talk.hold()
     finally:
         whisper.cancel()
     await talk.say("technician_unavailable")

@@ -23,6 +23,7 @@ LEG_RESULTS = {
     "accepted": "accepted",
     "declined": "declined",
     "not_accepted": "answered but did not accept",
+    "gone_before_bridge": "accepted, but hung up before being connected",
     "no_answer": "no answer",
     "busy": "busy",
     "failed": "failed",

@@ -107,6 +107,7 @@ async def test_a_leg_still_bridged_with_its_caller_is_left_to_the_callers_orphan
     deletes = [r.path for r in fake.requests if r.method == "DELETE"]
     # the leg is hung up once, by the caller's Call when it ends, not when it was found
     assert deletes == ["/bridges/b1", "/channels/leg", "/channels/caller"]
+    assert len(fake.requested("GET", "/bridges")) == 1, "both orphans read one listing"
     await app.stop()
 
 

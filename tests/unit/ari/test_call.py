@@ -289,6 +289,7 @@ async def test_bridge_waits_for_both_sides_and_close_destroys_it(fake, call, cli
 
     fake.script = script
     bridge = await call.bridge(other)
+    assert bridge.connected
     assert fake.requested("POST", f"/bridges/{bridge.bridge_id}")[0].query == {"type": "mixing"}
     add = fake.requested("POST", f"/bridges/{bridge.bridge_id}/addChannel")[0]
     assert add.query == {"channel": "c1,c2"}
@@ -298,6 +299,38 @@ async def test_bridge_waits_for_both_sides_and_close_destroys_it(fake, call, cli
     await other.close()
     assert fake.requested("DELETE", f"/bridges/{bridge.bridge_id}")
     assert fake.requested("DELETE", "/channels/c1")
+
+
+def refuse_the_add(fake, *trailing: dict) -> None:
+    """Asterisk answers addChannel with 422 (a channel leaving the application); `trailing`
+    events follow it."""
+
+    def script(recorded):
+        if recorded.path.endswith("/addChannel"):
+            refusal = (422, {"message": "Channel not in Stasis application"})
+            fake.replies[("POST", recorded.path)] = refusal
+            return list(trailing)
+        return []
+
+    fake.script = script
+
+
+async def test_a_leg_leaving_as_it_is_added_to_the_bridge_is_no_error(fake, call, client):
+    other = Call(client, fake.channel("c2"))
+    refuse_the_add(fake, fake.event("StasisEnd", "c2"))
+
+    bridge = await asyncio.wait_for(call.bridge(other), 2.0)
+
+    assert not bridge.connected
+    assert await asyncio.wait_for(bridge.wait_hangup(), 1.0) is other
+
+
+async def test_a_refused_add_with_both_calls_still_there_is_an_error(fake, call, client):
+    other = Call(client, fake.channel("c2"))
+    refuse_the_add(fake)
+
+    with pytest.raises(AriError, match="not in Stasis"):
+        await asyncio.wait_for(call.bridge(other), 2.0)
 
 
 async def test_originate_places_a_call_of_its_own_and_returns_it_answered(fake, client):

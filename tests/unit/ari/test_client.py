@@ -43,6 +43,24 @@ async def test_other_client_errors_are_plain_ari_errors(fake, client):
     assert caught.value.status == 422
 
 
+async def test_a_listing_asked_for_while_one_is_under_way_shares_its_request(fake, client):
+    fake.replies[("GET", "/bridges")] = (200, [{"id": "b1", "channels": ["c1", "c2"]}])
+    together = await asyncio.gather(*(client.listing("/bridges") for _ in range(5)))
+    assert together == [[{"id": "b1", "channels": ["c1", "c2"]}]] * 5
+    assert len(fake.requested("GET", "/bridges")) == 1
+    await client.listing("/bridges")
+    assert len(fake.requested("GET", "/bridges")) == 2, "one asked for later asks Asterisk again"
+
+
+async def test_a_shared_listing_that_fails_fails_for_everyone_who_asked(fake, client):
+    fake.replies[("GET", "/bridges")] = (500, {"message": "busy"})
+    outcomes = await asyncio.gather(
+        *(client.listing("/bridges") for _ in range(3)), return_exceptions=True
+    )
+    assert [type(outcome) for outcome in outcomes] == [ServerError] * 3
+    assert len(fake.requested("GET", "/bridges")) == 1
+
+
 async def test_connection_refused_is_ari_unavailable(refused_url):
     client = AriClient(refused_url, "user", "secret", "test-app")
     try:

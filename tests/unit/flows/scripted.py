@@ -30,6 +30,7 @@ ACCEPTS = "accepts"  # answers and presses 1 during the whisper
 SILENT = "silent"  # answers and never presses a key
 DECLINES = "declines"  # answers and presses 2
 HANGS_UP = "hangs up"  # answers and hangs up during the whisper
+GONE_AT_ONCE = "gone at once"  # presses 1, and the leg is gone before the bridge joins them
 # the ways a leg is not answered, as `DialFailed` reasons
 NOT_ANSWERED = ("no_answer", "busy", "declined", "failed", "unreachable")
 
@@ -203,7 +204,10 @@ class ScriptedCall:
         self._check_up()
         self.on_hold = False
         self.bridged_with.append(other.endpoint)
-        return ScriptedBridge(self, other)
+        bridge = ScriptedBridge(self, other)
+        if other.behaviour == GONE_AT_ONCE:
+            other.ended, bridge.connected = True, False
+        return bridge
 
     async def hangup(self, reason: str = "normal") -> None:
         self._end(16)
@@ -325,7 +329,7 @@ class ScriptedLeg:
             self.ended = True
             raise CallerHungUp(self.channel_id, "hung up (scripted)")
         self.clock.advance(PROMPT_SECONDS)
-        key = {ACCEPTS: "1", DECLINES: "2"}.get(self.behaviour)
+        key = {ACCEPTS: "1", GONE_AT_ONCE: "1", DECLINES: "2"}.get(self.behaviour)
         return key if key and key in interrupt_keys else None
 
     async def collect_digits(self, *, first_digit_timeout: float, **_: object) -> str:
@@ -341,6 +345,11 @@ class ScriptedBridge:
         self.call = call
         self.leg = leg
         self.calls = (call, leg)
+        self.connected = True
+        self.destroyed = False
+
+    async def destroy(self) -> None:
+        self.destroyed = True
 
     async def wait_hangup(self) -> ScriptedCall | ScriptedLeg:
         await asyncio.sleep(0)

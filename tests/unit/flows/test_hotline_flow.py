@@ -24,6 +24,7 @@ from ivr.worker.runtime import Runtime
 from tests.unit.flows.scripted import (
     ACCEPTS,
     DECLINES,
+    GONE_AT_ONCE,
     HANGS_UP,
     SILENT,
     Press,
@@ -144,6 +145,37 @@ async def test_a_technician_who_does_not_accept_passes_it_on(runtime, behaviour,
 
     assert leg_results(record)[0] == (first.id, result)
     assert record.summary["outcome"] == "technician"
+
+
+async def test_a_technician_gone_between_accepting_and_the_bridge_passes_it_on(runtime):
+    first, second = technicians(runtime)[:2]
+
+    call, record = await place(
+        runtime, Script(PREMIUM, legs={first.dial: GONE_AT_ONCE, second.dial: ACCEPTS})
+    )
+
+    assert leg_results(record)[:3] == [
+        (first.id, "accepted"),
+        (first.id, "gone_before_bridge"),
+        (second.id, "accepted"),
+    ]
+    assert record.summary["outcome"] == "technician"
+    assert record.summary["bridged_to"] == second.id
+    assert call.bridged_with == [first.dial, second.dial]
+    heard = call.prompts_heard
+    assert "technician_not_accepted" in heard, "the caller hears why the wait goes on"
+
+
+async def test_the_last_technician_gone_before_the_bridge_leaves_the_caller_to_the_desk(runtime):
+    ladder = technicians(runtime)
+    legs = {leg.dial: "no_answer" for leg in ladder[:-1]} | {ladder[-1].dial: GONE_AT_ONCE}
+
+    call, record = await place(runtime, Script(PREMIUM, legs=legs))
+
+    assert leg_results(record)[-1] == (ladder[-1].id, "gone_before_bridge")
+    assert call.visits == [DESK_QUEUE]
+    assert record.summary["outcome"] == "desk"
+    assert record.summary["bridged_to"] == "desk"  # not the technician who was gone
 
 
 async def test_ladder_exhausted_goes_to_the_desk(runtime: Runtime):

@@ -17,7 +17,7 @@ from ivr.store import requests as request_store
 from ivr.store import timers
 from ivr.worker.notifier import ROUND_PAUSE, Notifier
 from ivr.worker.runtime import Runtime
-from tests.unit.flows.scripted import ACCEPTS, Press, Script, ScriptedCall
+from tests.unit.flows.scripted import ACCEPTS, GONE_AT_ONCE, Press, Script, ScriptedCall
 
 CUSTOMER_LINE = "PJSIP/+41441234567@trunk"  # klinik-seefeld's number, through the trunk
 
@@ -160,6 +160,15 @@ async def test_the_customer_not_answering_leaves_the_request_acknowledged(runtim
     request = await notify(runtime, phones)
     assert phones.calls[0].prompts_heard[-1] == "request/customer_unreachable"
     assert (request.state, request.first_contact_at) == ("acknowledged", None)
+
+
+async def test_a_customer_gone_as_they_answer_is_unreachable_for_the_technician(runtime, order):
+    script = Script(presses=[Press("request/choices", "2")], legs={CUSTOMER_LINE: GONE_AT_ONCE})
+    phones = Phones(runtime, {order[0]: script})
+    await new_request(runtime)
+    await notify(runtime, phones)
+    assert phones.calls[0].bridged_with == [CUSTOMER_LINE]
+    assert phones.calls[0].prompts_heard[-1] == "request/customer_unreachable"
 
 
 async def test_a_request_taken_meanwhile_is_not_rung_again(runtime, order):
