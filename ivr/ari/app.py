@@ -52,6 +52,11 @@ class StasisApp:
     def active_calls(self) -> int:
         return len(self._tasks)
 
+    @property
+    def stopping(self) -> bool:
+        """Stopping: calls still handled finish, and new ones are orphans."""
+        return self._stopping
+
     async def start(self, within: float = 10.0) -> None:
         """Connect to ARI; raises AriUnavailable when the websocket is not up `within` seconds."""
         await self.client.connect(within)

@@ -161,14 +161,14 @@ class CallRecorder:
 
     async def desk_answer_recorded(self) -> bool:
         """Whether the record says an agent at the desk answered (e.g. before its worker died)."""
-        return (await self._summary()).get("desk_status") == "connected"
+        return (await self.summary()).get("desk_status") == "connected"
 
     async def bridge_recorded(self) -> bool:
         """Whether the record says whom the caller was bridged with (a worker that died may
         not have written it)."""
-        return bool((await self._summary()).get("bridged_kind"))
+        return bool((await self.summary()).get("bridged_kind"))
 
-    async def _summary(self) -> dict:
+    async def summary(self) -> dict:
         """The record's summary as written; empty when Redis does not answer (the call goes on:
         what it would have said is recorded again)."""
         await self.written()

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from ivr.ari.call import Bridge, Call, CallerHungUp
 from ivr.calls.record import CallRecorder
@@ -23,7 +25,7 @@ from ivr.conversation import Conversation
 from ivr.routing import decide
 from ivr.steps.connect import connect_to_technician, hand_to_desk
 from ivr.steps.cost_notice import caller_continues
-from ivr.steps.identify import identify
+from ivr.steps.identify import identify, identify_again
 from ivr.steps.incident import announce_incident
 from ivr.steps.language import choose_language
 from ivr.steps.owed_reaction import open_owed_request
@@ -40,7 +42,7 @@ DESK_AGENT_VARIABLE = "WINET_DESK_AGENT"
 
 async def handle_call(call: Call, runtime: Runtime) -> None:
     talk = conversation(call, runtime)
-    try:
+    async with finished_whatever_fails(talk):
         if runtime.load.overloaded:
             await shed_to_desk(talk)
             return
@@ -53,16 +55,15 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         await announce_incident(talk)
         await identify(talk)
         await decide_route(talk)
-        if talk.decision.destination == "technician":
-            if not await connect_to_technician(talk):
-                try:
-                    await hand_to_desk(talk)
-                finally:
-                    await open_owed_request(talk)
-        elif talk.decision.notice and not await caller_continues(talk):
-            await withdraw(talk)
-        else:
-            await hand_to_desk(talk)
+        await route(talk)
+
+
+@asynccontextmanager
+async def finished_whatever_fails(talk: Conversation) -> AsyncIterator[None]:
+    """Whatever fails on our side, the caller goes to the desk; the record is finished."""
+    call = talk.call
+    try:
+        yield
     except CallerHungUp:
         talk.hangup_side = talk.hangup_side or "caller"
     except Exception as error:
@@ -74,6 +75,28 @@ async def handle_call(call: Call, runtime: Runtime) -> None:
         # that takes our application over follows the call on and finishes its record.
         if not call.in_dialplan:
             await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+
+
+async def route(talk: Conversation, consent: str | None = None) -> None:
+    """Where the decision sends the caller; `consent`: their answer to the notice, when a
+    worker that died had asked it already."""
+    if talk.decision.destination == "technician":
+        if not await connect_to_technician(talk):
+            try:
+                await hand_to_desk(talk)
+            finally:
+                await open_owed_request(talk)
+    elif talk.decision.notice and not await _continues(talk, consent):
+        await withdraw(talk)
+    else:
+        await hand_to_desk(talk)
+
+
+async def _continues(talk: Conversation, consent: str | None) -> bool:
+    if consent is None:
+        return await caller_continues(talk)
+    talk.consent = consent
+    return consent != "withdrawn"
 
 
 async def decide_route(talk: Conversation) -> None:
@@ -112,19 +135,46 @@ async def shed_to_desk(talk: Conversation) -> None:
     await talk.leave_for_dialplan(*DESK_FALLBACK)
 
 
-async def rescue_orphan(call: Call, runtime: Runtime) -> None:
-    """A call found in our application with nobody handling it (e.g. after a worker crash):
-    one talking with a technician goes on talking; any other goes to the desk."""
+async def rescue_orphan(call: Call, runtime: Runtime, *, resume: bool = False) -> None:
+    """A call found in our application with nobody handling it (e.g. after a worker crash): one
+    talking with a technician goes on talking; a caller left in the IVR is routed again when
+    `resume` (not while this worker stops); any other goes to the desk."""
     talk = conversation(call, runtime)
     bridge = await _bridge_left_to(call)
-    detail = "found talking, followed on" if bridge else "found unhandled after a reconnect"
-    await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
-    if bridge is not None:
-        await talk.follow_bridge(bridge)
-    else:
+    routed_again = bridge is None and resume and not call.args  # args: back from a dialplan visit
+    async with finished_whatever_fails(talk):
+        await talk.record.orphan(
+            _ORPHAN_DETAIL[(bridge is not None, routed_again)],
+            call.caller_number,
+            call.caller_name,
+            talk.lang,
+        )
+        if bridge is not None:
+            await talk.follow_bridge(bridge)
+            return
         await talk.take_over()
-        await send_to_desk_by_dialplan(talk)
-    await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+        if routed_again:
+            await route_again(talk)
+        else:
+            await send_to_desk_by_dialplan(talk)
+
+
+_ORPHAN_DETAIL = {
+    (True, False): "found talking, followed on",
+    (False, True): "found in the IVR, routed again",
+    (False, False): "found unhandled after a reconnect",
+}
+
+
+async def route_again(talk: Conversation) -> None:
+    """A caller a worker that died left in the IVR goes on without the greeting, in the language
+    of their record: a customer it names is not asked again for a PIN, and an answer to the
+    notice stands."""
+    summary = await talk.record.summary()  # empty when Redis does not answer: start afresh
+    talk.lang = summary.get("language") or talk.lang
+    await identify_again(talk, summary)
+    await decide_route(talk)
+    await route(talk, consent=summary.get("consent"))
 
 
 async def _bridge_left_to(call: Call) -> Bridge | None:

@@ -13,6 +13,9 @@ A blocked caller still reaches the desk.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ivr.conversation import Caller, Conversation
 from ivr.customers.numbers import caller_number
 from ivr.store import customers, pins
@@ -30,6 +33,19 @@ async def identify(talk: Conversation) -> Caller:
         why = _why_pin(number, candidates)
         await talk.record.pin_needed(why)
         caller = await identify_by_pin(talk, number, known_number=bool(candidates))
+    await _note(talk, caller)
+    return caller
+
+
+async def identify_again(talk: Conversation, record: Mapping[str, Any]) -> Caller:
+    """A caller taken over from a worker that died: the customer their call's record names is
+    not asked again (for a PIN); without one, the caller is identified afresh."""
+    known = record.get("customer_id")
+    customer = await customers.get_customer(talk.runtime.redis, known) if known else None
+    if customer is None:
+        return await identify(talk)
+    by = record.get("identified") or "caller_id"
+    caller = Caller(caller_number(talk.call.caller_number), customer, by)
     await _note(talk, caller)
     return caller
 

@@ -64,7 +64,7 @@ async def serve(settings: Settings) -> None:
     app = StasisApp(
         client,
         lambda call: handle_call(call, runtime),
-        on_orphan=lambda call: rescue_orphan(call, runtime),
+        on_orphan=lambda call: rescue_orphan(call, runtime, resume=not app.stopping),
     )
 
     async def on_connect() -> None:

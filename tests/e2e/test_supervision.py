@@ -1,6 +1,6 @@
 """The workers under the supervisor, as `./hotline up` runs them (issue 10): two workers share
 the calls; one killed with SIGKILL is started again within 3 s, the caller it left in the IVR
-goes on to the desk instead of hearing silence, a caller it left talking with the technician
+goes on (routed again) instead of hearing silence, a caller it left talking with the technician
 talks on, and new calls meanwhile reach the other one."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from ivr.config import Settings, worker_app
+from ivr.prompts.installed import SOUND_EXTENSION, language_dir
 from ivr.stack import asterisk, processes
 from ivr.stack import worker as workers
 from ivr.stack.launcher import SUPERVISOR, start_supervisor
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_asterisk")]
 PRO = "+41912345678"  # studio-lugano: the notice path on Saturday, a minute in the IVR
 PREMIUM = "+41441234567"
 TAKEOVER_LIMIT = 3.0
+PROMPT_RATE = 8000  # the installed prompts: 16-bit signed linear, 8 kHz (.sln)
 
 
 @pytest_asyncio.fixture
@@ -66,32 +68,65 @@ async def channel_in_app(settings: Settings, caller: str, within: float = 15.0) 
     raise AssertionError(f"no channel of {caller} in a worker's application within {within} s")
 
 
-async def test_a_killed_worker_is_replaced_and_its_caller_goes_on_to_the_desk(
+def prompt_seconds(settings: Settings, prompt: str, lang: str = "de") -> float:
+    sound = language_dir(settings.sounds_dir, lang) / f"{prompt}{SOUND_EXTENSION}"
+    return sound.stat().st_size / 2 / PROMPT_RATE
+
+
+async def test_a_killed_worker_is_replaced_and_its_caller_in_the_ivr_goes_on(
     supervised, phones, sipp, redis
 ):
-    await phones.configure("xy-desk", answer_after=0.2, hangup_after=2)
-    caller = asyncio.create_task(sipp(PRO, hangup_after=40))
-    channel_id, app = await channel_in_app(supervised, PRO)
+    technician = routed("premium").standby
+    standby = technician.dial.removeprefix("PJSIP/")
+    await phones.configure(standby, answer_after=0.2, dtmf=[(0.5, "1")], hangup_after=3)
+    caller = asyncio.create_task(sipp(PREMIUM, hangup_after=40))
+    channel_id, app = await channel_in_app(supervised, PREMIUM)
     index = int(app.rsplit("-", 1)[1])
     victim = processes.running_pid(supervised, f"worker-{index}")
-    await asyncio.sleep(3.0)  # the caller is well into the notice
+    await asyncio.sleep(0.5)  # the caller hears the greeting
 
     os.kill(victim, signal.SIGKILL)
     killed = time.monotonic()
-    incoming = await phones.wait_for("xy-desk", "incoming", timeout=10)
-    reached_desk = time.monotonic() - killed
+    incoming = await phones.wait_for(standby, "incoming", timeout=15)
+    # the successor says "connecting you to the technician", then rings them
+    taken_over = time.monotonic() - killed - prompt_seconds(supervised, "connecting_technician")
     replaced = processes.running_pid(supervised, f"worker-{index}")
 
-    print(f"\nthe caller reached the desk {reached_desk:.2f} s after the kill")
-    assert reached_desk <= TAKEOVER_LIMIT
+    print(f"\nthe caller was taken over {taken_over:.2f} s after the kill")
+    assert taken_over <= TAKEOVER_LIMIT
     assert replaced and replaced != victim, "the supervisor started the worker again"
     assert incoming["x_headers"]["X-Winet-Call"] == channel_id
     call = await caller
+    assert call.answered and call.hangup_by == "far_end", "the technician ended it"
+    record = await wait_for_record(redis, caller=PREMIUM)
+    assert record.call_id == channel_id
+    orphan = [e["detail"] for e in record.events if e["kind"] == "orphan"]
+    assert orphan == ["found in the IVR, routed again"]
+    assert (record.summary["outcome"], record.summary["bridged_to"]) == (
+        "technician",
+        technician.id,
+    )
+
+
+async def test_a_caller_who_had_not_answered_the_notice_hears_it_again_and_goes_on(
+    supervised, phones, sipp, redis
+):
+    await phones.configure("xy-desk", answer_after=0.2, hangup_after=2)
+    caller = asyncio.create_task(sipp(PRO, [(9.0, "1")], hangup_after=60))
+    _, app = await channel_in_app(supervised, PRO)
+    victim = processes.running_pid(supervised, f"worker-{int(app.rsplit('-', 1)[1])}")
+    await asyncio.sleep(3.0)  # the caller is well into the notice
+
+    os.kill(victim, signal.SIGKILL)
+    await phones.wait_for("xy-desk", "incoming", timeout=20)
+    call = await caller
+
     assert call.answered and call.hangup_by == "far_end", "the desk ended it, not silence"
     record = await wait_for_record(redis, caller=PRO)
-    assert record.call_id == channel_id
-    assert [e["kind"] for e in record.events if e["kind"] == "orphan"] == ["orphan"]
-    assert record.summary["outcome"] == "desk_fallback"
+    notices = [e for e in record.events if e["kind"] == "prompt" and e.get("text")]
+    assert len(notices) == 2, "the notice, and again from the worker's successor"
+    assert record.summary["consent"] == "accepted", "the key pressed during the second"
+    assert record.summary["outcome"] == "desk"
 
 
 async def test_a_caller_talking_with_the_technician_when_the_worker_dies_talks_on(

@@ -107,6 +107,7 @@ class ScriptedCall:
         self.channel_id = f"scripted-{next(_ids)}"
         self.caller_number = script.caller_number
         self.caller_name = name
+        self.args: tuple[str, ...] = ()  # Stasis arguments: a channel back from a dialplan visit
         self.first_prompt_delay = 0.05
         self.hangup_cause: int | None = None
         self.heard: list[tuple[tuple[str, ...], str | None]] = []  # (prompt ids, language)

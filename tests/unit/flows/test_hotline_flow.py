@@ -585,6 +585,85 @@ async def test_an_orphan_whose_worker_died_before_its_record_gets_one(runtime: R
     assert record.summary["outcome"] == "desk_fallback"
 
 
+async def left_in_the_ivr(runtime: Runtime, script: Script, **record) -> ScriptedCall:
+    """A caller whose worker died in the IVR: the record it wrote, `record` its summary."""
+    call = ScriptedCall(script, runtime.clock)
+    talk = conversation(call, runtime)
+    await talk.record.started(script.caller_number, "", "de")
+    await talk.record.written()
+    if record:
+        await calls.update_call(runtime.redis, call.channel_id, **record)
+    return call
+
+
+def orphan_details(record: calls.CallRecord) -> list[str]:
+    return [event["detail"] for event in record.events if event["kind"] == "orphan"]
+
+
+async def test_a_caller_left_in_the_ivr_is_routed_again_to_the_technician(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    call = await left_in_the_ivr(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert orphan_details(record) == ["found in the IVR, routed again"]
+    assert call.taken_over, "what the dead worker left playing is stopped first"
+    assert record.summary["outcome"] == "technician"
+    assert record.summary["bridged_to"] == standby.id
+    assert "greeting" not in call.prompts_heard, "not greeted twice"
+    assert call.left_for is None
+
+
+async def test_a_caller_who_had_accepted_the_notice_goes_on_to_the_desk_without_it(runtime):
+    call = await left_in_the_ivr(runtime, Script(PRO), consent="accepted")
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert not [p for p in call.prompts_heard if p.startswith("notice/")], "the answer stands"
+    assert call.visits == [DESK_QUEUE]
+    assert desk_context(call)["X-Winet-Consent"] == "accepted"
+    assert record.summary["outcome"] == "desk"
+
+
+async def test_a_caller_left_before_answering_the_notice_hears_it_again(runtime: Runtime):
+    call = await left_in_the_ivr(runtime, Script(PRO, [Press("notice", "2")]))
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert call.prompts_heard.count("notice/outside_hours") == 1
+    assert record.summary["outcome"] == "withdrawn"
+
+
+async def test_a_caller_identified_by_pin_is_not_asked_again(runtime: Runtime):
+    standby = technicians(runtime)[0]
+    script = Script(UNKNOWN, legs={standby.dial: ACCEPTS})
+    call = await left_in_the_ivr(runtime, script, customer_id="klinik-seefeld", identified="pin")
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert not [p for p in call.prompts_heard if p.startswith("pin")], "no PIN asked again"
+    assert record.summary["customer_id"] == "klinik-seefeld"
+    assert record.summary["identified"] == "pin"
+    assert record.summary["outcome"] == "technician"
+
+
+@pytest.mark.parametrize("why", ["this worker stops", "back from a dialplan visit"])
+async def test_other_orphans_still_go_to_the_desk(runtime: Runtime, why: str):
+    call = await left_in_the_ivr(runtime, Script(PREMIUM))
+    if why == "back from a dialplan visit":
+        call.args = ("desk-offer",)
+
+    await rescue_orphan(call, runtime, resume=why != "this worker stops")
+
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert orphan_details(record) == ["found unhandled after a reconnect"]
+    assert call.left_for == ("hand-to-desk", "s", 1)
+
+
 async def test_the_language_chosen_in_the_menu_wins_over_the_customers(runtime: Runtime):
     offer_the_language_menu(runtime)
     script = Script(PRO, [Press("language_menu", "4"), Press("notice", "2")])
