@@ -143,12 +143,8 @@ async def rescue_orphan(call: Call, runtime: Runtime, *, resume: bool = False) -
     bridge = await _bridge_left_to(call)
     routed_again = bridge is None and resume and not call.args  # args: back from a dialplan visit
     async with finished_whatever_fails(talk):
-        await talk.record.orphan(
-            _ORPHAN_DETAIL[(bridge is not None, routed_again)],
-            call.caller_number,
-            call.caller_name,
-            talk.lang,
-        )
+        detail = _orphan_detail(talking=bridge is not None, routed_again=routed_again)
+        await talk.record.orphan(detail, call.caller_number, call.caller_name, talk.lang)
         if bridge is not None:
             await talk.follow_bridge(bridge)
             return
@@ -159,11 +155,10 @@ async def rescue_orphan(call: Call, runtime: Runtime, *, resume: bool = False) -
             await send_to_desk_by_dialplan(talk)
 
 
-_ORPHAN_DETAIL = {
-    (True, False): "found talking, followed on",
-    (False, True): "found in the IVR, routed again",
-    (False, False): "found unhandled after a reconnect",
-}
+def _orphan_detail(*, talking: bool, routed_again: bool) -> str:
+    if talking:
+        return "found talking, followed on"
+    return "found in the IVR, routed again" if routed_again else "found unhandled after a reconnect"
 
 
 async def route_again(talk: Conversation) -> None:
