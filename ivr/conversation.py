@@ -66,6 +66,8 @@ class Conversation:
     caller: Caller | None = None
     decision: Decision | None = None
     consent: str = "not asked"
+    # technicians who passed the call on before its worker died (a call taken over)
+    ladder_passed: frozenset[str] = frozenset()
     language_chosen: bool = False  # by the caller in the language menu
     outcome: str = "abandoned"  # technician, desk, withdrawn, desk_unreachable, abandoned
     hangup_side: str | None = None  # caller, technician, desk, hotline

@@ -171,12 +171,16 @@ class CallRecorder:
     async def summary(self) -> dict:
         """The record's summary as written; empty when Redis does not answer (the call goes on:
         what it would have said is recorded again)."""
+        record = await self.read()
+        return record.summary if record is not None else {}
+
+    async def read(self) -> calls.CallRecord | None:
+        """The record as written (summary and events); None when Redis does not answer."""
         await self.written()
         try:
-            record = await calls.get_call(self._redis, self.call_id)
+            return await calls.get_call(self._redis, self.call_id)
         except (RedisError, OSError):
-            return {}
-        return record.summary if record is not None else {}
+            return None
 
     async def ended(self, outcome: str, hangup_side: str | None, cause: str | int | None) -> None:
         """The call is over: returns once its whole record is written (or kept for Redis)."""

@@ -163,10 +163,12 @@ def _orphan_detail(*, talking: bool, routed_again: bool) -> str:
 
 async def route_again(talk: Conversation) -> None:
     """A caller a worker that died left in the IVR goes on without the greeting, in the language
-    of their record: a customer it names is not asked again for a PIN, and an answer to the
-    notice stands."""
-    summary = await talk.record.summary()  # empty when Redis does not answer: start afresh
+    of their record: a customer it names is not asked again for a PIN, an answer to the notice
+    stands, and a technician who passed the call on is not rung again."""
+    record = await talk.record.read()  # None when Redis does not answer: start afresh
+    summary = record.summary if record else {}
     talk.lang = summary.get("language") or talk.lang
+    talk.ladder_passed = _legs_that_passed(record.events) if record else frozenset()
     await identify_again(talk, summary)
     await decide_route(talk)
     await route(talk, consent=summary.get("consent"))
@@ -201,6 +203,17 @@ async def follow_waiting_caller(call: Call, runtime: Runtime) -> None:
         talk.hangup_side = talk.hangup_side or "caller"
     finally:
         await talk.record.ended(talk.outcome, talk.hangup_side, call.hangup_cause)
+
+
+def _legs_that_passed(events: list[dict]) -> frozenset[str]:
+    """The ladder legs a record says were rung and did not take the call. One that had accepted
+    when its worker died was hung up unbridged, and is rung again."""
+    last_result = {
+        event["id"]: event["result"]
+        for event in events
+        if event["kind"] == "leg" and event["result"] != "ringing"
+    }
+    return frozenset(leg for leg, result in last_result.items() if result != "accepted")
 
 
 def conversation(call: Call, runtime: Runtime) -> Conversation:

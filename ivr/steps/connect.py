@@ -32,12 +32,24 @@ CALLBACK_ANSWER_SECONDS = 6.0  # after the call-back offer, for the caller's key
 
 
 async def connect_to_technician(talk: Conversation) -> bool:
-    """Ring the technicians of the ladder in turn; True once one accepted and the call ended."""
+    """Ring the technicians of the ladder in turn; True once one accepted and the call ended.
+    Those who passed the call on before a worker died (`talk.ladder_passed`) are not rung again."""
+    technicians = [
+        leg
+        for leg in talk.decision.ladder
+        if leg.kind == "technician" and leg.id not in talk.ladder_passed
+    ]
+    if technicians and await _ring_in_turn(talk, technicians):
+        return True
+    await talk.say("technician_unavailable")
+    return False
+
+
+async def _ring_in_turn(talk: Conversation, technicians: list[Leg]) -> bool:
     whisper = asyncio.create_task(_whisper(talk))
     try:
         await talk.say("connecting_technician")
         await talk.hold()
-        technicians = [leg for leg in talk.decision.ladder if leg.kind == "technician"]
         for index, leg in enumerate(technicians):
             technician = await _ring_technician(talk, leg, await whisper)
             if technician is None:
@@ -49,7 +61,6 @@ async def connect_to_technician(talk: Conversation) -> bool:
                 await talk.hold()
     finally:
         whisper.cancel()
-    await talk.say("technician_unavailable")
     return False
 
 

@@ -651,6 +651,52 @@ async def test_a_caller_identified_by_pin_is_not_asked_again(runtime: Runtime):
     assert record.summary["outcome"] == "technician"
 
 
+async def test_technicians_who_passed_the_call_on_are_not_rung_again(runtime: Runtime):
+    ladder = technicians(runtime)
+    assert len(ladder) >= 3, "the premium ladder of the tables"
+    first, second, third = ladder[:3]
+    call = await left_in_the_ivr(runtime, Script(PREMIUM, legs={third.dial: ACCEPTS}))
+    talk = conversation(call, runtime)
+    await talk.record.leg("technician", first.id, "ringing")
+    await talk.record.leg("technician", first.id, "no_answer")
+    await talk.record.leg("technician", second.id, "declined")
+    await talk.record.written()
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    assert [endpoint for endpoint, _ in call.dialled] == [third.dial]
+    record = await calls.get_call(runtime.redis, call.channel_id)
+    assert record.summary["bridged_to"] == third.id
+
+
+async def test_a_technician_who_had_accepted_when_the_worker_died_is_rung_again(runtime):
+    standby = technicians(runtime)[0]
+    call = await left_in_the_ivr(runtime, Script(PREMIUM, legs={standby.dial: ACCEPTS}))
+    talk = conversation(call, runtime)
+    await talk.record.leg("technician", standby.id, "accepted")
+    await talk.record.written()
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    assert [endpoint for endpoint, _ in call.dialled] == [standby.dial]
+
+
+async def test_when_every_technician_passed_the_call_on_it_goes_on_to_the_desk(runtime):
+    call = await left_in_the_ivr(runtime, Script(PREMIUM))
+    talk = conversation(call, runtime)
+    for leg in technicians(runtime):
+        await talk.record.leg("technician", leg.id, "no_answer")
+    await talk.record.written()
+
+    await rescue_orphan(call, runtime, resume=True)
+
+    assert call.dialled == []
+    assert "connecting_technician" not in call.prompts_heard
+    heard = call.prompts_heard
+    assert heard[heard.index("technician_unavailable") + 1] == "connecting_desk"
+    assert call.visits == [DESK_QUEUE]
+
+
 @pytest.mark.parametrize("why", ["this worker stops", "back from a dialplan visit"])
 async def test_other_orphans_still_go_to_the_desk(runtime: Runtime, why: str):
     call = await left_in_the_ivr(runtime, Script(PREMIUM))
