@@ -490,6 +490,8 @@ def _call(listener: Callable[[Any], Any], arg: Any) -> Awaitable[None] | None:
     except Exception:
         log.exception("ARI event listener %r failed", listener)
         return None
+    if result is None:  # most listeners; isawaitable's ABC check was 1.6 % of a worker's CPU
+        return None
     return result if inspect.isawaitable(result) else None
 
 
