@@ -193,6 +193,11 @@ class Call:
     # -- what the channel says about itself --------------------------------------------------
 
     @property
+    def up(self) -> bool:
+        """Answered, as Asterisk last described the channel."""
+        return self._channel.get("state") == "Up"
+
+    @property
     def caller_number(self) -> str:
         return (self._channel.get("caller") or {}).get("number", "")
 

@@ -165,6 +165,8 @@ async def route_again(talk: Conversation) -> None:
     """A caller a worker that died left in the IVR goes on without the greeting, in the language
     of their record: a customer it names is not asked again for a PIN, an answer to the notice
     stands, and a technician who passed the call on is not rung again."""
+    if not talk.call.up:  # its worker died before answering it
+        await talk.answer()
     record = await talk.record.read()  # None when Redis does not answer: start afresh
     summary = record.summary if record else {}
     talk.lang = summary.get("language") or talk.lang

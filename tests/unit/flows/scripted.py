@@ -142,6 +142,10 @@ class ScriptedCall:
     def prompts_heard(self) -> list[str]:
         return [prompt_id for ids, _ in self.heard for prompt_id in ids]
 
+    @property
+    def up(self) -> bool:
+        return self.answered
+
     async def answer(self) -> None:
         self.answered = True
 

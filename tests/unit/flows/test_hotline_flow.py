@@ -613,6 +613,7 @@ async def test_a_caller_left_in_the_ivr_is_routed_again_to_the_technician(runtim
     assert record.summary["bridged_to"] == standby.id
     assert "greeting" not in call.prompts_heard, "not greeted twice"
     assert call.left_for is None
+    assert call.answered, "its worker had died before answering it"
 
 
 async def test_a_caller_who_had_accepted_the_notice_goes_on_to_the_desk_without_it(runtime):
