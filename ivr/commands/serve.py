@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+import uvloop
+
 from ivr.config import Settings
 from ivr.worker.serve import StartupError, serve
 
@@ -23,7 +25,8 @@ def run_serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        asyncio.run(serve(Settings.from_env()))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(Settings.from_env()))
     except StartupError as error:
         print(f"ivr serve: {error}", file=sys.stderr)
         return 1
